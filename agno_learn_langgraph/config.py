@@ -1,0 +1,436 @@
+"""Configuration that reads like Agno's: ``LearningMachine``, ``LearningMode`` and one config per store.
+
+>>> from agno_learn_langgraph import LearningMachine, LearningMode, UserProfileConfig
+>>> machine = LearningMachine(
+...     user_profile=UserProfileConfig(mode=LearningMode.ALWAYS),
+...     learned_knowledge=True,
+... )
+>>> machine.modes()
+{'user_profile': 'always', 'learned_knowledge': 'agentic'}
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+
+from agno_learn_langgraph.errors import UnsupportedModeError
+from agno_learn_langgraph.records import UserProfile
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agno_learn_langgraph.background import BackgroundRunner
+
+__all__ = [
+    "STORE_NAMES",
+    "DecisionLogConfig",
+    "EntityMemoryConfig",
+    "LearnedKnowledgeConfig",
+    "LearningMachine",
+    "LearningMode",
+    "SessionContextConfig",
+    "StoreConfig",
+    "StoreName",
+    "UserMemoryConfig",
+    "UserProfileConfig",
+]
+
+
+class LearningMode(str, Enum):
+    """When a store learns: after every response, through agent tools, or through approved proposals."""
+
+    ALWAYS = "always"
+    AGENTIC = "agentic"
+    PROPOSE = "propose"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+StoreName = Literal[
+    "user_profile",
+    "user_memory",
+    "session_context",
+    "entity_memory",
+    "learned_knowledge",
+    "decision_log",
+]
+STORE_NAMES: tuple[StoreName, ...] = get_args(StoreName)
+_ALL_MODES = ", ".join(m.value for m in LearningMode)
+
+
+def _coerce_mode(value: Any, store: str, supported: tuple[LearningMode, ...]) -> LearningMode:
+    allowed = ", ".join(m.value for m in supported)
+    try:
+        mode = LearningMode(value.lower() if isinstance(value, str) else value)
+    except ValueError:
+        raise UnsupportedModeError(
+            f"Unknown mode {value!r} for {store}; expected one of {_ALL_MODES}."
+        ) from None
+    if mode not in supported:
+        raise UnsupportedModeError(
+            f"{store} does not support mode {mode.value!r}; supported modes: {allowed}. "
+            f"Use e.g. {type_name(store)}(mode=LearningMode.{supported[0].name})."
+        )
+    return mode
+
+
+def type_name(store: str) -> str:
+    """The config class name of a store: ``user_profile`` -> ``UserProfileConfig``."""
+    return "".join(part.title() for part in store.split("_")) + "Config"
+
+
+def _positive(value: int, name: str) -> None:
+    if not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreConfig:
+    """What every store config has: a mode, an optional extraction model and prompt overrides.
+
+    Args:
+        mode: a :class:`LearningMode` (or its string value); the store's default when omitted.
+        model: chat model for this store's ALWAYS extraction, instead of the machine's.
+        instructions: replaces the store's guidance in the extraction prompt.
+        additional_instructions: appended to the store's guidance in the extraction prompt.
+        system_message: replaces the whole extraction system prompt when this store is the
+            only ALWAYS store of its extraction call.
+    """
+
+    store: ClassVar[StoreName]
+    supported_modes: ClassVar[tuple[LearningMode, ...]]
+
+    mode: LearningMode = LearningMode.ALWAYS
+    model: BaseChatModel | None = None
+    instructions: str | None = None
+    additional_instructions: str | None = None
+    system_message: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", _coerce_mode(self.mode, self.store, self.supported_modes))
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserProfileConfig(StoreConfig):
+    """User profile: named fields (``name``, ``preferred_name``, ...) per user.
+
+    Args:
+        schema: the profile model; subclass :class:`~agno_learn_langgraph.UserProfile` to add fields.
+    """
+
+    store: ClassVar[StoreName] = "user_profile"
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
+        LearningMode.ALWAYS,
+        LearningMode.AGENTIC,
+        LearningMode.PROPOSE,
+    )
+    mode: LearningMode = LearningMode.ALWAYS
+    schema: type[UserProfile] = UserProfile
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (isinstance(self.schema, type) and issubclass(self.schema, UserProfile)):
+            raise TypeError(
+                f"UserProfileConfig.schema must be a subclass of UserProfile, got {self.schema!r}."
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserMemoryConfig(StoreConfig):
+    """User memory: short observations about a user, each with an id.
+
+    Args:
+        max_memories_in_context: how many memories recall puts in the prompt, most relevant first.
+    """
+
+    store: ClassVar[StoreName] = "user_memory"
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
+        LearningMode.ALWAYS,
+        LearningMode.AGENTIC,
+        LearningMode.PROPOSE,
+    )
+    mode: LearningMode = LearningMode.ALWAYS
+    max_memories_in_context: int = 20
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(self.max_memories_in_context, "max_memories_in_context")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionContextConfig(StoreConfig):
+    """Session context: a running summary of the thread.
+
+    Args:
+        enable_planning: also track the session's goal, plan and progress.
+    """
+
+    store: ClassVar[StoreName] = "session_context"
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = (LearningMode.ALWAYS,)
+    mode: LearningMode = LearningMode.ALWAYS
+    enable_planning: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntityMemoryConfig(StoreConfig):
+    """Entity memory: people, companies, projects... with facts, events and relationships.
+
+    Args:
+        namespace: ``"global"``, ``"user"`` (per user) or a custom name; the machine's by default.
+        max_entities_in_context: entities expanded in the prompt (those named in the message first).
+        max_facts_per_entity: live facts shown per expanded entity.
+        max_events_per_entity: events shown per expanded entity.
+    """
+
+    store: ClassVar[StoreName] = "entity_memory"
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
+        LearningMode.ALWAYS,
+        LearningMode.AGENTIC,
+        LearningMode.PROPOSE,
+    )
+    mode: LearningMode = LearningMode.AGENTIC
+    namespace: str | None = None
+    max_entities_in_context: int = 5
+    max_facts_per_entity: int = 10
+    max_events_per_entity: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_namespace(self.namespace, "EntityMemoryConfig.namespace")
+        for name in ("max_entities_in_context", "max_facts_per_entity", "max_events_per_entity"):
+            _positive(getattr(self, name), name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnedKnowledgeConfig(StoreConfig):
+    """Learned knowledge: reusable insights shared by every user of a namespace.
+
+    Args:
+        namespace: ``"global"``, ``"user"`` (per user) or a custom name; the machine's by default.
+        max_learnings_in_context: approved learnings recalled per turn, most relevant first.
+    """
+
+    store: ClassVar[StoreName] = "learned_knowledge"
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
+        LearningMode.ALWAYS,
+        LearningMode.AGENTIC,
+        LearningMode.PROPOSE,
+    )
+    mode: LearningMode = LearningMode.AGENTIC
+    namespace: str | None = None
+    max_learnings_in_context: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_namespace(self.namespace, "LearnedKnowledgeConfig.namespace")
+        _positive(self.max_learnings_in_context, "max_learnings_in_context")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionLogConfig(StoreConfig):
+    """Decision log: the agent's significant decisions, their reasoning and outcomes.
+
+    Args:
+        max_decisions_in_context: recent decisions shown in the prompt.
+    """
+
+    store: ClassVar[StoreName] = "decision_log"
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = (LearningMode.AGENTIC,)
+    mode: LearningMode = LearningMode.AGENTIC
+    max_decisions_in_context: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(self.max_decisions_in_context, "max_decisions_in_context")
+
+
+CONFIG_TYPES: dict[StoreName, type[StoreConfig]] = {
+    "user_profile": UserProfileConfig,
+    "user_memory": UserMemoryConfig,
+    "session_context": SessionContextConfig,
+    "entity_memory": EntityMemoryConfig,
+    "learned_knowledge": LearnedKnowledgeConfig,
+    "decision_log": DecisionLogConfig,
+}
+
+
+def _check_namespace(namespace: str | None, what: str) -> None:
+    if namespace is not None and (not isinstance(namespace, str) or not namespace.strip()):
+        raise ValueError(
+            f"{what} must be 'global', 'user' or a custom non-empty name, got {namespace!r}."
+        )
+
+
+def _coerce_store(store: StoreName, value: Any) -> StoreConfig | None:
+    config_type = CONFIG_TYPES[store]
+    if value is None or value is False:
+        return None
+    if value is True:
+        return config_type()
+    if isinstance(value, LearningMode | str):
+        return config_type(mode=value)  # type: ignore[arg-type]
+    if isinstance(value, Mapping):
+        return config_type(**value)
+    if type(value) is not config_type and not isinstance(value, config_type):
+        raise TypeError(
+            f"{store} must be True, False, a LearningMode or a {config_type.__name__}, "
+            f"got {type(value).__name__}."
+        )
+    return value  # type: ignore[no-any-return]
+
+
+class LearningMachine:
+    """Six learning stores, each in its own mode, shared by the nodes, tools and middleware.
+
+    Args:
+        model: chat model for ALWAYS extraction (a store config's ``model`` overrides it).
+        user_profile, user_memory, session_context, entity_memory, learned_knowledge,
+            decision_log: ``True`` for the store's default mode, a :class:`LearningMode`, its
+            config, or ``False`` (off, the default).
+        namespace: default namespace of entity memory and learned knowledge: ``"global"``
+            (shared by every user), ``"user"`` (per user) or a custom name (e.g. a team).
+        background: run ALWAYS extraction off the critical path (``False``: inside the node).
+        wait_for_extraction_s: how long recall waits for this process's unfinished extraction
+            of the same thread before it reads the store; ``0`` never delays a turn.
+        max_retries: extraction retries after a failed or timed-out model call.
+        retry_backoff_s: first retry delay, doubled on each retry.
+        extraction_timeout_s: timeout of one extraction model call.
+        max_messages_per_extraction: cap on the new messages one extraction reads.
+        max_pending_extractions: threads with queued extraction work before new turns wait.
+
+    Raises:
+        UnsupportedModeError: a store is given a mode it does not support.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: BaseChatModel | None = None,
+        user_profile: bool | LearningMode | str | UserProfileConfig = False,
+        user_memory: bool | LearningMode | str | UserMemoryConfig = False,
+        session_context: bool | LearningMode | str | SessionContextConfig = False,
+        entity_memory: bool | LearningMode | str | EntityMemoryConfig = False,
+        learned_knowledge: bool | LearningMode | str | LearnedKnowledgeConfig = False,
+        decision_log: bool | LearningMode | str | DecisionLogConfig = False,
+        namespace: str = "global",
+        background: bool = True,
+        wait_for_extraction_s: float = 0.0,
+        max_retries: int = 3,
+        retry_backoff_s: float = 0.5,
+        extraction_timeout_s: float = 60.0,
+        max_messages_per_extraction: int = 40,
+        max_pending_extractions: int = 256,
+    ) -> None:
+        _check_namespace(namespace, "LearningMachine.namespace")
+        given: dict[StoreName, Any] = {
+            "user_profile": user_profile,
+            "user_memory": user_memory,
+            "session_context": session_context,
+            "entity_memory": entity_memory,
+            "learned_knowledge": learned_knowledge,
+            "decision_log": decision_log,
+        }
+        self.stores: dict[StoreName, StoreConfig] = {}
+        for store in STORE_NAMES:
+            config = _coerce_store(store, given[store])
+            if config is not None:
+                self.stores[store] = config
+        self.model = model
+        self.namespace = namespace
+        self.background = background
+        self.wait_for_extraction_s = float(wait_for_extraction_s)
+        self.max_retries = max_retries
+        self.retry_backoff_s = float(retry_backoff_s)
+        self.extraction_timeout_s = float(extraction_timeout_s)
+        self.max_messages_per_extraction = max_messages_per_extraction
+        self.max_pending_extractions = max_pending_extractions
+        _positive(max_retries, "max_retries")
+        _positive(max_messages_per_extraction, "max_messages_per_extraction")
+        _positive(max_pending_extractions, "max_pending_extractions")
+        self._runner: BackgroundRunner | None = None
+        self._runner_lock = threading.Lock()
+
+    # -- reading the configuration -------------------------------------------------------------
+
+    def config(self, store: StoreName) -> StoreConfig | None:
+        """The config of ``store``, or ``None`` when it is off."""
+        return self.stores.get(store)
+
+    def mode(self, store: StoreName) -> LearningMode | None:
+        """The mode of ``store``, or ``None`` when it is off."""
+        config = self.stores.get(store)
+        return config.mode if config else None
+
+    def stores_in_mode(self, mode: LearningMode | str) -> tuple[StoreName, ...]:
+        """The enabled stores whose mode is ``mode``, in the canonical store order."""
+        wanted = LearningMode(mode)
+        return tuple(s for s, c in self.stores.items() if c.mode is wanted)
+
+    def modes(self) -> dict[str, str]:
+        """``{store: mode}`` for every enabled store."""
+        return {s: c.mode.value for s, c in self.stores.items()}
+
+    def namespace_for(self, store: StoreName) -> str:
+        """The effective namespace of entity memory or learned knowledge."""
+        config = self.stores.get(store)
+        own = getattr(config, "namespace", None)
+        return own if own else self.namespace
+
+    def extraction_model(self, store: StoreName | None = None) -> BaseChatModel | None:
+        """The model that extracts for ``store`` (its own, else the machine's)."""
+        config = self.stores.get(store) if store else None
+        return (config.model if config else None) or self.model
+
+    # -- background work -------------------------------------------------------------------------
+
+    @property
+    def runner(self) -> BackgroundRunner:
+        """The bounded background runner of this machine's ALWAYS extraction (created lazily)."""
+        with self._runner_lock:
+            if self._runner is None:
+                from agno_learn_langgraph.background import BackgroundRunner
+
+                self._runner = BackgroundRunner(max_pending=self.max_pending_extractions)
+            return self._runner
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until every queued and running background extraction has finished."""
+        if self._runner is not None:
+            self._runner.flush(timeout)
+
+    async def aflush(self, timeout: float | None = None) -> None:
+        """Await every queued and running background extraction."""
+        if self._runner is not None:
+            await self._runner.aflush(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Finish pending extraction work, then stop the background runner."""
+        if self._runner is not None:
+            self._runner.close(timeout)
+
+    async def aclose(self, timeout: float | None = None) -> None:
+        """Async twin of :meth:`close`."""
+        if self._runner is not None:
+            await self._runner.aclose(timeout)
+
+    def __repr__(self) -> str:
+        stores = ", ".join(f"{s}={c.mode.value}" for s, c in self.stores.items()) or "no stores"
+        return f"LearningMachine({stores}, namespace={self.namespace!r})"
+
+
+def config_fields(config: StoreConfig) -> dict[str, Any]:
+    """A store config as a plain dict (models shown by class name), for display and the CLI."""
+    out: dict[str, Any] = {}
+    for f in fields(config):
+        value = getattr(config, f.name)
+        out[f.name] = value.value if isinstance(value, LearningMode) else value
+        if f.name == "model" and value is not None:
+            out[f.name] = type(value).__name__
+        if f.name == "schema":
+            out[f.name] = value.__name__
+    return out
