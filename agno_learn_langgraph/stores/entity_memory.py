@@ -1,0 +1,386 @@
+"""The entity-memory store: entities with facts, events and two-way relationships.
+
+Names resolve case-, accent- and punctuation-insensitively (``"Acme"``, ``"ACME"``, ``"acme!"`` are one
+entity) and through aliases (``"Acme Inc"`` once aliased). A fact that is contradicted is retired
+with a timestamp and the id of the fact that replaced it; it is never deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from langgraph.store.base import GetOp, Item
+
+from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.records import (
+    Entity,
+    EntityEvent,
+    Fact,
+    Provenance,
+    Relationship,
+    fingerprint,
+    normalize_text,
+    utcnow,
+)
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    Plan,
+    lexical_rank,
+    namespace_scope,
+    newest_first,
+    put,
+    search_all,
+)
+
+__all__ = [
+    "add_event",
+    "add_fact",
+    "create_entity",
+    "entity_key",
+    "entity_namespaces",
+    "entity_text",
+    "link_entities",
+    "list_entities",
+    "normalize_type",
+    "relevant_entities",
+    "resolve_entity",
+    "retire_fact",
+    "search_entities",
+    "update_entity",
+]
+
+_PLURALS = {"people": "person", "persons": "person", "companies": "company"}
+
+
+def entity_namespaces(namespace: str, scope: Scope) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(entities, aliases)`` namespaces: ``("learning", "entity_memory"|"entity_alias", *<ns>)``."""
+    labels = namespace_scope(namespace, scope, "entity_memory")
+    return (ROOT, "entity_memory", *labels), (ROOT, "entity_alias", *labels)
+
+
+def entity_key(name: str) -> str:
+    """The case/accent/punctuation-insensitive key of a name.
+
+    >>> entity_key("Café  Ñandú, Inc.")
+    'cafe_nandu_inc'
+    """
+    key = "_".join(normalize_text(name or "").split())
+    if not key:
+        raise LearningInputError(f"The entity name {name!r} is empty; pass the entity's name.")
+    return key
+
+
+def normalize_type(entity_type: str | None) -> str:
+    """``"Companies"`` -> ``"company"``; empty -> ``"unknown"``."""
+    t = "_".join(normalize_text(entity_type or "").split()) or "unknown"
+    t = _PLURALS.get(t, t)
+    return t[:-1] if len(t) > 4 and t.endswith("s") and not t.endswith("ss") else t
+
+
+def entity_text(e: Entity) -> str:
+    """The text that search ranks an entity by."""
+    facts = " ".join(f.text for f in e.live_facts())
+    return " ".join(filter(None, [e.name, " ".join(e.aliases), e.entity_type, e.description, facts]))
+
+
+def _load(item: Item | None) -> Entity | None:
+    return Entity.model_validate(item.value) if item else None
+
+
+def _save(ns: tuple[str, ...], entity: Entity) -> object:
+    entity.updated_at = utcnow()
+    return put(ns, entity.key, entity.model_dump(mode="json"), search_text=entity_text(entity))
+
+
+def resolve_entity(namespaces: tuple[tuple[str, ...], tuple[str, ...]], name: str) -> Plan[Entity | None]:
+    """Find an entity by name or alias (one round trip, two when found through an alias)."""
+    ens, ans = namespaces
+    key = entity_key(name)
+    item, alias = yield [GetOp(ens, key), GetOp(ans, key)]
+    if item is not None:
+        return _load(item)  # type: ignore[arg-type]
+    if alias is not None:
+        (item,) = yield [GetOp(ens, alias.value["entity_key"])]  # type: ignore[union-attr]
+        return _load(item)  # type: ignore[arg-type]
+    return None
+
+
+def _require(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]], name: str
+) -> Plan[Entity]:
+    entity = yield from resolve_entity(namespaces, name)
+    if entity is None:
+        raise LearningInputError(
+            f"No entity named {name!r}; create it with create_entity or check the name "
+            "with search_entities."
+        )
+    return entity
+
+
+def _alias_ops(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]], entity: Entity, aliases: Iterable[str]
+) -> list[object]:
+    ops: list[object] = []
+    for alias in aliases:
+        alias = alias.strip()
+        if not alias or entity_key(alias) == entity.key:
+            continue
+        if normalize_text(alias) not in {normalize_text(a) for a in entity.aliases}:
+            entity.aliases.append(alias)
+        ops.append(put(namespaces[1], entity_key(alias), {"entity_key": entity.key}))
+    return ops
+
+
+def _new_facts(entity: Entity, texts: Iterable[str], provenance: Provenance) -> list[Fact]:
+    known = {fingerprint(f.text) for f in entity.live_facts()}
+    added = []
+    for text in texts:
+        text = (text or "").strip()
+        if text and fingerprint(text) not in known:
+            known.add(fingerprint(text))
+            fact = Fact(text=text, provenance=provenance)
+            entity.facts.append(fact)
+            added.append(fact)
+    return added
+
+
+def create_entity(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    provenance: Provenance,
+    *,
+    name: str,
+    entity_type: str | None = None,
+    description: str | None = None,
+    aliases: Sequence[str] = (),
+    facts: Sequence[str] = (),
+) -> Plan[tuple[Entity, bool]]:
+    """Create an entity, or add to the existing one of that name; returns ``(entity, created)``."""
+    name = (name or "").strip()
+    existing = yield from resolve_entity(namespaces, name)
+    created = existing is None
+    entity = existing or Entity(
+        key=entity_key(name), name=name, entity_type=normalize_type(entity_type),
+        provenance=provenance,
+    )
+    if not created:
+        if entity_type and entity.entity_type == "unknown":
+            entity.entity_type = normalize_type(entity_type)
+        if name != entity.name and entity_key(name) != entity.key:
+            aliases = [*aliases, name]
+    if description and description.strip():
+        entity.description = description.strip()
+    _new_facts(entity, facts, provenance)
+    entity.provenance = provenance
+    ops = _alias_ops(namespaces, entity, aliases)
+    yield [_save(namespaces[0], entity), *ops]  # type: ignore[list-item]
+    return entity, created
+
+
+def update_entity(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    provenance: Provenance,
+    *,
+    name: str,
+    description: str | None = None,
+    entity_type: str | None = None,
+    aliases: Sequence[str] = (),
+) -> Plan[Entity]:
+    """Change an entity's description or type, or add aliases.
+
+    Raises:
+        LearningInputError: unknown entity, or nothing to change.
+    """
+    if not (description or entity_type or aliases):
+        raise LearningInputError(
+            "Nothing to update; pass a description, an entity_type or aliases."
+        )
+    entity = yield from _require(namespaces, name)
+    if description and description.strip():
+        entity.description = description.strip()
+    if entity_type:
+        entity.entity_type = normalize_type(entity_type)
+    entity.provenance = provenance
+    ops = _alias_ops(namespaces, entity, aliases)
+    yield [_save(namespaces[0], entity), *ops]  # type: ignore[list-item]
+    return entity
+
+
+def add_fact(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    provenance: Provenance,
+    *,
+    name: str,
+    fact: str,
+    supersedes: Sequence[str] = (),
+) -> Plan[tuple[Entity, Fact | None, list[Fact]]]:
+    """Add a fact; retire the live facts listed in ``supersedes`` (by id) in its favour.
+
+    Returns ``(entity, new fact or None if it was already recorded, retired facts)``.
+
+    Raises:
+        LearningInputError: unknown entity, empty fact, or an unknown/retired fact id.
+    """
+    if not (fact or "").strip():
+        raise LearningInputError("The fact is empty; pass the fact to record.")
+    entity = yield from _require(namespaces, name)
+    live = {f.id: f for f in entity.live_facts()}
+    unknown = [i for i in supersedes if i not in live]
+    if unknown:
+        raise LearningInputError(
+            f"{entity.name} has no live fact with id {', '.join(map(repr, unknown))}; "
+            f"live facts: {', '.join(f'{f.id}: {f.text}' for f in live.values()) or 'none'}."
+        )
+    added = _new_facts(entity, [fact], provenance)
+    new = added[0] if added else None
+    retired = []
+    for fact_id in supersedes:
+        old = live[fact_id]
+        old.superseded_at = utcnow()
+        old.superseded_by = new.id if new else "superseded"
+        retired.append(old)
+    if not added and not retired:
+        return entity, None, []
+    entity.provenance = provenance
+    yield [_save(namespaces[0], entity)]
+    return entity, new, retired
+
+
+def retire_fact(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    provenance: Provenance,
+    *,
+    name: str,
+    fact_id: str,
+) -> Plan[tuple[Entity, Fact]]:
+    """Retire a live fact without a replacement (kept with ``superseded_by="retired"``)."""
+    entity = yield from _require(namespaces, name)
+    fact = next((f for f in entity.live_facts() if f.id == fact_id), None)
+    if fact is None:
+        raise LearningInputError(
+            f"{entity.name} has no live fact with id {fact_id!r}; live facts: "
+            f"{', '.join(f'{f.id}: {f.text}' for f in entity.live_facts()) or 'none'}."
+        )
+    fact.superseded_at, fact.superseded_by = utcnow(), "retired"
+    entity.provenance = provenance
+    yield [_save(namespaces[0], entity)]
+    return entity, fact
+
+
+def add_event(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    provenance: Provenance,
+    *,
+    name: str,
+    event: str,
+    date: str | None = None,
+) -> Plan[tuple[Entity, EntityEvent | None]]:
+    """Record an event; the same text on the same date is recorded once."""
+    if not (event or "").strip():
+        raise LearningInputError("The event is empty; describe what happened.")
+    entity = yield from _require(namespaces, name)
+    fp = fingerprint(event, date or "")
+    if any(fingerprint(e.text, e.date or "") == fp for e in entity.events):
+        return entity, None
+    new = EntityEvent(text=event.strip(), date=(date or None))
+    entity.events.append(new)
+    entity.provenance = provenance
+    yield [_save(namespaces[0], entity)]
+    return entity, new
+
+
+def link_entities(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    provenance: Provenance,
+    *,
+    name: str,
+    relation: str,
+    other: str,
+) -> Plan[tuple[Entity, Entity]]:
+    """Relate two entities; the edge is stored on both ends. An unknown far end is created.
+
+    Raises:
+        LearningInputError: unknown source entity, empty relation, or a self link.
+    """
+    relation = "_".join(normalize_text(relation or "").split())
+    if not relation:
+        raise LearningInputError("The relation is empty; e.g. 'works_at' or 'depends_on'.")
+    source = yield from _require(namespaces, name)
+    target = yield from resolve_entity(namespaces, other)
+    if target is None:
+        target = Entity(key=entity_key(other), name=other.strip(), provenance=provenance)
+    if target.key == source.key:
+        raise LearningInputError(f"Cannot link {source.name!r} to itself.")
+    for here, there, direction in ((source, target, "outgoing"), (target, source, "incoming")):
+        if not any(
+            r.relation == relation and r.entity_key == there.key and r.direction == direction
+            for r in here.relationships
+        ):
+            here.relationships.append(
+                Relationship(relation=relation, entity_key=there.key, entity_name=there.name,
+                             direction=direction)  # type: ignore[arg-type]
+            )
+        here.provenance = provenance
+    yield [_save(namespaces[0], source), _save(namespaces[0], target)]  # type: ignore[list-item]
+    return source, target
+
+
+def list_entities(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]], *, entity_type: str | None = None,
+    limit: int = 50,
+) -> Plan[list[Entity]]:
+    """Entities, newest first, optionally of one type."""
+    filt = {"entity_type": normalize_type(entity_type)} if entity_type else None
+    (items,) = yield [search_all(namespaces[0], filter=filt)]
+    return [Entity.model_validate(it.value) for it in newest_first(items)][:limit]  # type: ignore[arg-type]
+
+
+def _named_in(text: str, entity: Entity) -> bool:
+    haystack = f" {normalize_text(text)} "
+    return any(
+        f" {n} " in haystack for n in (normalize_text(x) for x in [entity.name, *entity.aliases]) if n
+    )
+
+
+def search_entities(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    query: str | None = None,
+    *,
+    entity_type: str | None = None,
+    limit: int = 10,
+    indexed: bool = False,
+) -> Plan[list[Entity]]:
+    """Entities matching ``query`` by name, alias, type, description or fact text.
+
+    Exact name/alias matches come first; without a query, the newest entities.
+    """
+    entities = yield from list_entities(namespaces, entity_type=entity_type, limit=10_000)
+    if not (query and query.strip()):
+        return entities[:limit]
+    exact = [e for e in entities if _named_in(query, e) or normalize_text(query) in
+             {normalize_text(a) for a in e.aliases}]
+    if indexed:
+        filt = {"entity_type": normalize_type(entity_type)} if entity_type else None
+        (hits,) = yield [search_all(namespaces[0], filter=filt, query=query, limit=limit)]
+        ranked = [Entity.model_validate(it.value) for it in hits]  # type: ignore[union-attr]
+    else:
+        ranked = lexical_rank(query, entities, entity_text, limit=limit)
+    seen: set[str] = set()
+    return [e for e in [*exact, *ranked] if not (e.key in seen or seen.add(e.key))][:limit]
+
+
+_WORD = re.compile(r"\w+")
+
+
+def relevant_entities(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    message: str,
+    *,
+    limit: int,
+    indexed: bool = False,
+) -> Plan[list[Entity]]:
+    """Entities the message names (by name or alias), then those its words match."""
+    if limit <= 0 or not message.strip():
+        return []
+    return (yield from search_entities(namespaces, message, limit=limit, indexed=indexed))

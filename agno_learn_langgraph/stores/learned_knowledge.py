@@ -1,0 +1,104 @@
+"""The learned-knowledge store: reusable insights, one item per title, shared within a namespace."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.store.base import GetOp
+
+from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.records import LearnedKnowledge, Provenance, fingerprint, utcnow
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    Plan,
+    lexical_rank,
+    namespace_scope,
+    newest_first,
+    put,
+    search_all,
+)
+
+__all__ = [
+    "SaveOutcome",
+    "knowledge_key",
+    "knowledge_namespace",
+    "knowledge_text",
+    "save_learning",
+    "search_learnings",
+]
+
+SaveOutcome = Literal["created", "updated", "unchanged"]
+APPROVED = {"status": "approved"}
+
+
+def knowledge_namespace(namespace: str, scope: Scope) -> tuple[str, ...]:
+    """``("learning", "learned_knowledge", *<ns>)``."""
+    return (ROOT, "learned_knowledge", *namespace_scope(namespace, scope, "learned_knowledge"))
+
+
+def knowledge_key(title: str) -> str:
+    """Items are keyed by their normalized title, so saving a known title updates it."""
+    return "lk_" + fingerprint(title)
+
+
+def knowledge_text(k: LearnedKnowledge) -> str:
+    """The text that search ranks a learning by."""
+    return " ".join(filter(None, [k.title, k.learning, k.context or "", " ".join(k.tags)]))
+
+
+def save_learning(
+    namespace: tuple[str, ...],
+    provenance: Provenance,
+    *,
+    title: str,
+    learning: str,
+    context: str | None = None,
+    tags: list[str] | None = None,
+) -> Plan[tuple[LearnedKnowledge, SaveOutcome]]:
+    """Create the learning, or update the one with the same title; says which happened.
+
+    Raises:
+        LearningInputError: empty title or learning.
+    """
+    title, learning = (title or "").strip(), (learning or "").strip()
+    if not title or not learning:
+        missing = "title" if not title else "learning"
+        raise LearningInputError(f"The {missing} is empty; a learning needs a title and a text.")
+    key = knowledge_key(title)
+    (item,) = yield [GetOp(namespace, key)]
+    tags = [t.strip() for t in (tags or []) if t and t.strip()]
+    fields = {"title": title, "learning": learning, "context": context or None, "tags": tags}
+    if item is None:
+        record = LearnedKnowledge(id=key, provenance=provenance, **fields)  # type: ignore[arg-type]
+        outcome: SaveOutcome = "created"
+    else:
+        old = LearnedKnowledge.model_validate(item.value)  # type: ignore[union-attr]
+        if all(getattr(old, k) == v for k, v in fields.items()) and old.status == "approved":
+            return old, "unchanged"
+        record = old.model_copy(
+            update={**fields, "status": "approved", "updated_at": utcnow(),
+                    "provenance": provenance}
+        )
+        outcome = "updated"
+    yield [put(namespace, key, record.model_dump(mode="json"), search_text=knowledge_text(record))]
+    return record, outcome
+
+
+def search_learnings(
+    namespace: tuple[str, ...], query: str, *, limit: int, indexed: bool
+) -> Plan[list[LearnedKnowledge]]:
+    """Approved learnings ranked by relevance to ``query`` (semantic with an index, else BM25).
+
+    An empty query lists the newest.
+    """
+    if limit <= 0:
+        return []
+    if indexed and query.strip():
+        (hits,) = yield [search_all(namespace, filter=APPROVED, query=query, limit=limit)]
+        return [LearnedKnowledge.model_validate(it.value) for it in hits]  # type: ignore[union-attr]
+    (items,) = yield [search_all(namespace, filter=APPROVED)]
+    learnings = [LearnedKnowledge.model_validate(it.value) for it in newest_first(items)]  # type: ignore[arg-type]
+    if not query.strip():
+        return learnings[:limit]
+    return lexical_rank(query, learnings, knowledge_text, limit=limit)

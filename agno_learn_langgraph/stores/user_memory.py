@@ -1,0 +1,127 @@
+"""The user-memory store: one item per memory, so concurrent writers never overwrite each other."""
+
+from __future__ import annotations
+
+from langgraph.store.base import GetOp, Item, PutOp
+
+from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.records import Memory, Provenance, fingerprint, utcnow
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    SCAN_LIMIT,
+    Plan,
+    encode_label,
+    lexical_rank,
+    newest_first,
+    put,
+    search_all,
+)
+
+__all__ = [
+    "add_memory",
+    "delete_memory",
+    "list_memories",
+    "memory_namespace",
+    "relevant_memories",
+    "update_memory",
+]
+
+APPROVED = {"status": "approved"}
+
+
+def memory_namespace(user_id: str) -> tuple[str, ...]:
+    """``("learning", "user_memory", <user>)``."""
+    return (ROOT, "user_memory", encode_label(user_id))
+
+
+def _memories(items: list[Item]) -> list[Memory]:
+    return [Memory.model_validate(it.value) for it in newest_first(items)]
+
+
+def _clean(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise LearningInputError("The memory text is empty; pass the observation to remember.")
+    return text
+
+
+def list_memories(user_id: str, *, limit: int = SCAN_LIMIT) -> Plan[list[Memory]]:
+    """The user's approved memories, newest first."""
+    (items,) = yield [search_all(memory_namespace(user_id), filter=APPROVED, limit=limit)]
+    return _memories(items)  # type: ignore[arg-type]
+
+
+def relevant_memories(
+    user_id: str, query: str, *, limit: int, indexed: bool
+) -> Plan[list[Memory]]:
+    """Up to ``limit`` approved memories, most relevant to ``query`` first, then the newest.
+
+    With a vector index the store ranks semantically; without one, BM25 over the user's memories.
+    """
+    ns = memory_namespace(user_id)
+    if limit <= 0:
+        return []
+    if indexed and query.strip():
+        (hits, recent) = yield [
+            search_all(ns, filter=APPROVED, query=query, limit=limit),
+            search_all(ns, filter=APPROVED, limit=limit),
+        ]
+        seen = {it.key for it in hits}  # type: ignore[union-attr]
+        items = list(hits) + [it for it in recent if it.key not in seen]  # type: ignore[union-attr]
+        return [Memory.model_validate(it.value) for it in items[:limit]]
+    memories = yield from list_memories(user_id)
+    return lexical_rank(query, memories, lambda m: m.text, limit=limit, keep_unmatched=True)
+
+
+def add_memory(
+    user_id: str, text: str, provenance: Provenance
+) -> Plan[tuple[Memory, bool]]:
+    """Add a memory unless an identical one exists; returns ``(memory, created)``."""
+    text = _clean(text)
+    fp = fingerprint(text)
+    ns = memory_namespace(user_id)
+    (dupes,) = yield [search_all(ns, filter={"fingerprint": fp}, limit=1)]
+    if dupes:
+        return Memory.model_validate(dupes[0].value), False  # type: ignore[index]
+    memory = Memory(text=text, fingerprint=fp, provenance=provenance)
+    yield [put(ns, memory.id, memory.model_dump(mode="json"), search_text=text)]
+    return memory, True
+
+
+def _get(user_id: str, memory_id: str) -> Plan[Memory]:
+    (item,) = yield [GetOp(memory_namespace(user_id), str(memory_id))]
+    if item is None:
+        raise LearningInputError(
+            f"No memory with id {memory_id!r}; use an id shown in the memory list."
+        )
+    return Memory.model_validate(item.value)  # type: ignore[union-attr]
+
+
+def update_memory(
+    user_id: str, memory_id: str, text: str, provenance: Provenance
+) -> Plan[Memory]:
+    """Replace a memory's text, keeping its id and ``created_at``.
+
+    Raises:
+        LearningInputError: unknown id or empty text.
+    """
+    text = _clean(text)
+    memory = yield from _get(user_id, memory_id)
+    memory = memory.model_copy(
+        update={"text": text, "fingerprint": fingerprint(text), "updated_at": utcnow(),
+                "provenance": provenance}
+    )
+    yield [put(memory_namespace(user_id), memory.id, memory.model_dump(mode="json"),
+               search_text=text)]
+    return memory
+
+
+def delete_memory(user_id: str, memory_id: str) -> Plan[Memory]:
+    """Delete a memory; returns what was deleted.
+
+    Raises:
+        LearningInputError: unknown id.
+    """
+    memory = yield from _get(user_id, memory_id)
+    yield [PutOp(memory_namespace(user_id), memory.id, None)]
+    return memory
