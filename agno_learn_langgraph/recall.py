@@ -80,8 +80,10 @@ def plan_recall(
         plans["profile"] = user_profile.get_profile(scope.require_user("user_profile"), up.schema)
     if isinstance(um := cfg.get("user_memory"), UserMemoryConfig):
         plans["memories"] = user_memory.relevant_memories(
-            scope.require_user("user_memory"), query,
-            limit=um.max_memories_in_context, indexed=indexed,
+            scope.require_user("user_memory"),
+            query,
+            limit=um.max_memories_in_context,
+            indexed=indexed,
         )
     if "session_context" in cfg:
         plans["session"] = session_context.get_session_context(
@@ -93,7 +95,9 @@ def plan_recall(
             ns, query, limit=em.max_entities_in_context, indexed=indexed
         )
     if isinstance(lk := cfg.get("learned_knowledge"), LearnedKnowledgeConfig):
-        ns = learned_knowledge.knowledge_namespace(machine.namespace_for("learned_knowledge"), scope)
+        ns = learned_knowledge.knowledge_namespace(
+            machine.namespace_for("learned_knowledge"), scope
+        )
         plans["knowledge"] = (
             learned_knowledge.search_learnings(
                 ns, query, limit=lk.max_learnings_in_context, indexed=indexed
@@ -112,9 +116,7 @@ def plan_recall(
     results = yield from gather_plans(*plans.values())
     found = dict(zip(plans, results, strict=True))
     profile = found.get("profile")
-    with_tools = [
-        s for s in machine.stores_in_mode(LearningMode.AGENTIC) if s != "session_context"
-    ]
+    with_tools = [s for s in machine.stores_in_mode(LearningMode.AGENTIC) if s != "session_context"]
     return RecallData(
         profile=profile.filled() if profile else None,
         memories=found.get("memories") or (),
