@@ -14,7 +14,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.store.memory import InMemoryStore
 from pydantic import BaseModel, ValidationError
@@ -252,6 +252,17 @@ async def test_create_agent_runs_under_ainvoke() -> None:
     assert result["messages"][-1].content == "Sunny."
 
 
+def test_create_agent_response_format_uses_a_scripted_tool_call() -> None:
+    class Answer(BaseModel):
+        city: str
+
+    model = ScriptedChatModel([ai_tool_calls(tool_call("Answer", {"city": "Oslo"}))])
+    agent = create_agent(model, tools=[lookup_weather], response_format=Answer)
+    result = agent.invoke({"messages": [HumanMessage("Which city?")]})
+    assert result["structured_response"] == Answer(city="Oslo")
+    assert model.structured_call_count == 0  # create_agent binds a tool instead
+
+
 # -- structured path -------------------------------------------------------------------------
 
 
@@ -420,4 +431,4 @@ def test_hash_embeddings_power_langgraph_store_search() -> None:
     store.put(("memories",), "tea", {"text": "The user prefers green tea"})
     store.put(("memories",), "tax", {"text": "Tax filing is due in April"})
     hits = store.search(("memories",), query="what tea does the user like", limit=2)
-    assert [h.key for h in hits][0] == "tea"
+    assert hits[0].key == "tea"
