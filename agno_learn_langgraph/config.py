@@ -1,4 +1,4 @@
-"""Configuration that reads like Agno's: ``LearningMachine``, ``LearningMode`` and one config per store.
+"""Configuration that reads like Agno's: ``LearningMachine``, ``LearningMode``, a config per store.
 
 >>> from agno_learn_langgraph import LearningMachine, LearningMode, UserProfileConfig
 >>> machine = LearningMachine(
@@ -41,7 +41,7 @@ __all__ = [
 
 
 class LearningMode(str, Enum):
-    """When a store learns: after every response, through agent tools, or through approved proposals."""
+    """When a store learns: after each response, through agent tools, or by approved proposals."""
 
     ALWAYS = "always"
     AGENTIC = "agentic"
@@ -120,7 +120,7 @@ class UserProfileConfig(StoreConfig):
     """User profile: named fields (``name``, ``preferred_name``, ...) per user.
 
     Args:
-        schema: the profile model; subclass :class:`~agno_learn_langgraph.UserProfile` to add fields.
+        schema: the profile model; subclass :class:`~agno_learn_langgraph.UserProfile` for fields.
     """
 
     store: ClassVar[StoreName] = "user_profile"

@@ -147,7 +147,7 @@ class SessionContext(Record):
 
 
 class Fact(BaseModel):
-    """A fact about an entity. A superseded fact is retired (kept, with a timestamp), not deleted."""
+    """A fact about an entity. A superseded fact is retired (kept, timestamped), not deleted."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -1,8 +1,9 @@
 """Who a turn belongs to: user, thread (session) and agent ids, read from the run.
 
-Ids come from ``runtime.context`` (a dataclass, pydantic model, TypedDict or dict with ``user_id``,
-``thread_id``/``session_id`` and ``agent_id``) and fall back to ``config["configurable"]``. They never
-come from tool arguments, so no prompt can make a tool act for another user.
+Ids come from ``runtime.context`` (a dataclass, pydantic model, TypedDict or dict with
+``user_id``, ``thread_id``/``session_id``, ``agent_id``) and fall back to
+``config["configurable"]``. They never come from tool arguments, so no prompt can make a
+tool act for another user.
 """
 
 from __future__ import annotations

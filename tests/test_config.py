@@ -74,8 +74,8 @@ def test_support_matrix(store: str, mode: str) -> None:
 def test_unknown_mode_names_value_and_choices() -> None:
     with pytest.raises(
         UnsupportedModeError,
-        match="Unknown mode 'propse' for learned_knowledge; "
-        "expected one of always, agentic, propose.",
+        match=r"Unknown mode 'propse' for learned_knowledge; "
+        r"expected one of always, agentic, propose\.",
     ):
         LearnedKnowledgeConfig(mode="propse")  # type: ignore[arg-type]
 
@@ -93,7 +93,7 @@ def test_config_classes_are_frozen_and_validated() -> None:
 
 
 def test_wrong_config_type_for_a_store() -> None:
-    with pytest.raises(TypeError, match="decision_log must be .* DecisionLogConfig"):
+    with pytest.raises(TypeError, match=r"decision_log must be .* DecisionLogConfig"):
         LearningMachine(decision_log=UserMemoryConfig())  # type: ignore[arg-type]
 
 

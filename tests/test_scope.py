@@ -29,7 +29,7 @@ def test_configurable_only_and_defaults() -> None:
 
 
 def test_missing_user_names_the_store_and_fix() -> None:
-    with pytest.raises(MissingScopeError, match="user_memory needs a user_id.*context="):
+    with pytest.raises(MissingScopeError, match=r"user_memory needs a user_id.*context="):
         Scope().require_user("user_memory")
 
 
