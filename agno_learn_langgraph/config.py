@@ -281,7 +281,7 @@ def _coerce_store(store: StoreName, value: Any) -> StoreConfig | None:
             f"{store} must be True, False, a LearningMode or a {config_type.__name__}, "
             f"got {type(value).__name__}."
         )
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 class LearningMachine:

@@ -15,9 +15,10 @@ A typical graph::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AnyMessage, BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import MessagesState
 
@@ -43,7 +44,7 @@ class LearningState(MessagesState):
 
 
 def with_learning_context(
-    state: dict[str, Any] | LearningState, messages: list[AnyMessage] | None = None
+    state: dict[str, Any] | LearningState, messages: Sequence[BaseMessage] | None = None
 ) -> list[BaseMessage]:
     """The messages for the model with the learning section in the leading system message.
 
@@ -52,14 +53,13 @@ def with_learning_context(
     >>> [m.type for m in msgs], msgs[0].content
     (['system', 'human'], 'X')
     """
-    messages = list(messages if messages is not None else state.get("messages", []))
+    chat: list[BaseMessage] = list(messages if messages is not None else state.get("messages", []))
     section = state.get("learning_context") or ""
     if not section:
-        return messages
-    if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
-        head = SystemMessage(f"{messages[0].content}\n\n{section}")
-        return [head, *messages[1:]]
-    return [SystemMessage(section), *messages]
+        return chat
+    if chat and isinstance(chat[0], SystemMessage) and isinstance(chat[0].content, str):
+        return [SystemMessage(f"{chat[0].content}\n\n{section}"), *chat[1:]]
+    return [SystemMessage(section), *chat]
 
 
 def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> RunnableLambda:

@@ -95,12 +95,12 @@ def plan_recall(
             ns, query, limit=em.max_entities_in_context, indexed=indexed
         )
     if isinstance(lk := cfg.get("learned_knowledge"), LearnedKnowledgeConfig):
-        ns = learned_knowledge.knowledge_namespace(
+        kns = learned_knowledge.knowledge_namespace(
             machine.namespace_for("learned_knowledge"), scope
         )
         plans["knowledge"] = (
             learned_knowledge.search_learnings(
-                ns, query, limit=lk.max_learnings_in_context, indexed=indexed
+                kns, query, limit=lk.max_learnings_in_context, indexed=indexed
             )
             if query.strip()
             else _nothing()
@@ -128,8 +128,10 @@ def plan_recall(
         guidance=render_tool_guidance(
             with_tools, propose=bool(machine.stores_in_mode(LearningMode.PROPOSE))
         ),
-        max_facts_per_entity=em.max_facts_per_entity if em else 10,  # type: ignore[union-attr]
-        max_events_per_entity=em.max_events_per_entity if em else 5,  # type: ignore[union-attr]
+        max_facts_per_entity=em.max_facts_per_entity if isinstance(em, EntityMemoryConfig) else 10,
+        max_events_per_entity=(
+            em.max_events_per_entity if isinstance(em, EntityMemoryConfig) else 5
+        ),
     )
 
 

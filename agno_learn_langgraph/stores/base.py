@@ -26,7 +26,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, SearchItem, SearchOp
 
@@ -39,6 +39,8 @@ __all__ = [
     "SCAN_LIMIT",
     "Plan",
     "arun_plan",
+    "as_item",
+    "as_items",
     "decode_label",
     "encode_label",
     "gather_plans",
@@ -68,7 +70,7 @@ def run_plan(store: BaseStore, plan: Plan[T]) -> T:
         while True:
             ops = plan.send(store.batch(ops) if ops else [])
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 async def arun_plan(store: BaseStore, plan: Plan[T]) -> T:
@@ -78,7 +80,7 @@ async def arun_plan(store: BaseStore, plan: Plan[T]) -> T:
         while True:
             ops = plan.send(await store.abatch(ops) if ops else [])
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def encode_label(value: str) -> str:
@@ -281,9 +283,14 @@ def newest_first(items: Iterable[Item]) -> list[Item]:
     return sorted(items, key=lambda it: it.updated_at, reverse=True)
 
 
-def search_items(results: Any) -> list[SearchItem]:
-    """Narrow a batch result to a list of search items."""
-    return list(results or [])
+def as_items(result: Result) -> list[SearchItem]:
+    """Narrow the result of a ``SearchOp`` to its list of items."""
+    return cast("list[SearchItem]", result or [])
+
+
+def as_item(result: Result) -> Item | None:
+    """Narrow the result of a ``GetOp`` to its item (or ``None``)."""
+    return cast("Item | None", result)
 
 
 def gather_plans(*plans: Plan[Any]) -> Plan[list[Any]]:
