@@ -1,16 +1,17 @@
 """The entity-memory store: entities with facts, events and two-way relationships.
 
-Names resolve case-, accent- and punctuation-insensitively (``"Acme"``, ``"ACME"``, ``"acme!"`` are one
-entity) and through aliases (``"Acme Inc"`` once aliased). A fact that is contradicted is retired
-with a timestamp and the id of the fact that replaced it; it is never deleted.
+Names resolve case-, accent- and punctuation-insensitively (``"Acme"``, ``"ACME"``, ``"acme!"``
+are one entity) and through aliases (``"Acme Inc"`` once aliased). A fact that is contradicted
+is retired with a timestamp and the id of the fact that replaced it; it is never deleted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
-from langgraph.store.base import GetOp, Item
+from langgraph.store.base import GetOp, Item, PutOp
 
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.records import (
@@ -27,6 +28,8 @@ from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.base import (
     ROOT,
     Plan,
+    as_item,
+    as_items,
     lexical_rank,
     namespace_scope,
     newest_first,
@@ -51,11 +54,12 @@ __all__ = [
     "update_entity",
 ]
 
+Direction = Literal["outgoing", "incoming"]
 _PLURALS = {"people": "person", "persons": "person", "companies": "company"}
 
 
 def entity_namespaces(namespace: str, scope: Scope) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(entities, aliases)`` namespaces: ``("learning", "entity_memory"|"entity_alias", *<ns>)``."""
+    """``(entities, aliases)``: ``("learning", "entity_memory"|"entity_alias", *<ns>)``."""
     labels = namespace_scope(namespace, scope, "entity_memory")
     return (ROOT, "entity_memory", *labels), (ROOT, "entity_alias", *labels)
 
@@ -82,34 +86,36 @@ def normalize_type(entity_type: str | None) -> str:
 def entity_text(e: Entity) -> str:
     """The text that search ranks an entity by."""
     facts = " ".join(f.text for f in e.live_facts())
-    return " ".join(filter(None, [e.name, " ".join(e.aliases), e.entity_type, e.description, facts]))
+    return " ".join(
+        filter(None, [e.name, " ".join(e.aliases), e.entity_type, e.description, facts])
+    )
 
 
 def _load(item: Item | None) -> Entity | None:
     return Entity.model_validate(item.value) if item else None
 
 
-def _save(ns: tuple[str, ...], entity: Entity) -> object:
+def _save(ns: tuple[str, ...], entity: Entity) -> PutOp:
     entity.updated_at = utcnow()
     return put(ns, entity.key, entity.model_dump(mode="json"), search_text=entity_text(entity))
 
 
-def resolve_entity(namespaces: tuple[tuple[str, ...], tuple[str, ...]], name: str) -> Plan[Entity | None]:
+def resolve_entity(
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]], name: str
+) -> Plan[Entity | None]:
     """Find an entity by name or alias (one round trip, two when found through an alias)."""
     ens, ans = namespaces
     key = entity_key(name)
     item, alias = yield [GetOp(ens, key), GetOp(ans, key)]
     if item is not None:
-        return _load(item)  # type: ignore[arg-type]
-    if alias is not None:
-        (item,) = yield [GetOp(ens, alias.value["entity_key"])]  # type: ignore[union-attr]
-        return _load(item)  # type: ignore[arg-type]
+        return _load(as_item(item))
+    if (found := as_item(alias)) is not None:
+        (item,) = yield [GetOp(ens, found.value["entity_key"])]
+        return _load(as_item(item))
     return None
 
 
-def _require(
-    namespaces: tuple[tuple[str, ...], tuple[str, ...]], name: str
-) -> Plan[Entity]:
+def _require(namespaces: tuple[tuple[str, ...], tuple[str, ...]], name: str) -> Plan[Entity]:
     entity = yield from resolve_entity(namespaces, name)
     if entity is None:
         raise LearningInputError(
@@ -121,8 +127,8 @@ def _require(
 
 def _alias_ops(
     namespaces: tuple[tuple[str, ...], tuple[str, ...]], entity: Entity, aliases: Iterable[str]
-) -> list[object]:
-    ops: list[object] = []
+) -> list[PutOp]:
+    ops: list[PutOp] = []
     for alias in aliases:
         alias = alias.strip()
         if not alias or entity_key(alias) == entity.key:
@@ -161,7 +167,9 @@ def create_entity(
     existing = yield from resolve_entity(namespaces, name)
     created = existing is None
     entity = existing or Entity(
-        key=entity_key(name), name=name, entity_type=normalize_type(entity_type),
+        key=entity_key(name),
+        name=name,
+        entity_type=normalize_type(entity_type),
         provenance=provenance,
     )
     if not created:
@@ -174,7 +182,7 @@ def create_entity(
     _new_facts(entity, facts, provenance)
     entity.provenance = provenance
     ops = _alias_ops(namespaces, entity, aliases)
-    yield [_save(namespaces[0], entity), *ops]  # type: ignore[list-item]
+    yield [_save(namespaces[0], entity), *ops]
     return entity, created
 
 
@@ -203,7 +211,7 @@ def update_entity(
         entity.entity_type = normalize_type(entity_type)
     entity.provenance = provenance
     ops = _alias_ops(namespaces, entity, aliases)
-    yield [_save(namespaces[0], entity), *ops]  # type: ignore[list-item]
+    yield [_save(namespaces[0], entity), *ops]
     return entity
 
 
@@ -312,34 +320,52 @@ def link_entities(
         target = Entity(key=entity_key(other), name=other.strip(), provenance=provenance)
     if target.key == source.key:
         raise LearningInputError(f"Cannot link {source.name!r} to itself.")
-    for here, there, direction in ((source, target, "outgoing"), (target, source, "incoming")):
+    ends: tuple[tuple[Entity, Entity, Direction], ...] = (
+        (source, target, "outgoing"),
+        (target, source, "incoming"),
+    )
+    for here, there, direction in ends:
         if not any(
             r.relation == relation and r.entity_key == there.key and r.direction == direction
             for r in here.relationships
         ):
             here.relationships.append(
-                Relationship(relation=relation, entity_key=there.key, entity_name=there.name,
-                             direction=direction)  # type: ignore[arg-type]
+                Relationship(
+                    relation=relation,
+                    entity_key=there.key,
+                    entity_name=there.name,
+                    direction=direction,
+                )
             )
         here.provenance = provenance
-    yield [_save(namespaces[0], source), _save(namespaces[0], target)]  # type: ignore[list-item]
+    yield [_save(namespaces[0], source), _save(namespaces[0], target)]
     return source, target
 
 
+def _filter(entity_type: str | None) -> dict[str, str]:
+    filt = {"status": "approved"}
+    if entity_type and entity_type.strip():
+        filt["entity_type"] = normalize_type(entity_type)
+    return filt
+
+
 def list_entities(
-    namespaces: tuple[tuple[str, ...], tuple[str, ...]], *, entity_type: str | None = None,
+    namespaces: tuple[tuple[str, ...], tuple[str, ...]],
+    *,
+    entity_type: str | None = None,
     limit: int = 50,
 ) -> Plan[list[Entity]]:
-    """Entities, newest first, optionally of one type."""
-    filt = {"entity_type": normalize_type(entity_type)} if entity_type else None
-    (items,) = yield [search_all(namespaces[0], filter=filt)]
-    return [Entity.model_validate(it.value) for it in newest_first(items)][:limit]  # type: ignore[arg-type]
+    """Approved entities, newest first, optionally of one type."""
+    (items,) = yield [search_all(namespaces[0], filter=_filter(entity_type))]
+    return [Entity.model_validate(it.value) for it in newest_first(as_items(items))][:limit]
 
 
 def _named_in(text: str, entity: Entity) -> bool:
     haystack = f" {normalize_text(text)} "
     return any(
-        f" {n} " in haystack for n in (normalize_text(x) for x in [entity.name, *entity.aliases]) if n
+        f" {n} " in haystack
+        for n in (normalize_text(x) for x in [entity.name, *entity.aliases])
+        if n
     )
 
 
@@ -358,16 +384,22 @@ def search_entities(
     entities = yield from list_entities(namespaces, entity_type=entity_type, limit=10_000)
     if not (query and query.strip()):
         return entities[:limit]
-    exact = [e for e in entities if _named_in(query, e) or normalize_text(query) in
-             {normalize_text(a) for a in e.aliases}]
+    exact = [
+        e
+        for e in entities
+        if _named_in(query, e) or normalize_text(query) in {normalize_text(a) for a in e.aliases}
+    ]
     if indexed:
-        filt = {"entity_type": normalize_type(entity_type)} if entity_type else None
-        (hits,) = yield [search_all(namespaces[0], filter=filt, query=query, limit=limit)]
-        ranked = [Entity.model_validate(it.value) for it in hits]  # type: ignore[union-attr]
+        (hits,) = yield [
+            search_all(namespaces[0], filter=_filter(entity_type), query=query, limit=limit)
+        ]
+        ranked = [Entity.model_validate(it.value) for it in as_items(hits)]
     else:
         ranked = lexical_rank(query, entities, entity_text, limit=limit)
-    seen: set[str] = set()
-    return [e for e in [*exact, *ranked] if not (e.key in seen or seen.add(e.key))][:limit]
+    unique: dict[str, Entity] = {}
+    for e in [*exact, *ranked]:
+        unique.setdefault(e.key, e)
+    return list(unique.values())[:limit]
 
 
 _WORD = re.compile(r"\w+")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.store.base import GetOp
 
@@ -12,6 +12,8 @@ from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.base import (
     ROOT,
     Plan,
+    as_item,
+    as_items,
     lexical_rank,
     namespace_scope,
     newest_first,
@@ -66,19 +68,37 @@ def save_learning(
         missing = "title" if not title else "learning"
         raise LearningInputError(f"The {missing} is empty; a learning needs a title and a text.")
     key = knowledge_key(title)
-    (item,) = yield [GetOp(namespace, key)]
-    tags = [t.strip() for t in (tags or []) if t and t.strip()]
-    fields = {"title": title, "learning": learning, "context": context or None, "tags": tags}
+    (result,) = yield [GetOp(namespace, key)]
+    item = as_item(result)
+    clean_tags = [t.strip() for t in (tags or []) if t and t.strip()]
+    context = (context or "").strip() or None
+    fields: dict[str, Any] = {
+        "title": title,
+        "learning": learning,
+        "context": context,
+        "tags": clean_tags,
+    }
     if item is None:
-        record = LearnedKnowledge(id=key, provenance=provenance, **fields)  # type: ignore[arg-type]
+        record = LearnedKnowledge(
+            id=key,
+            provenance=provenance,
+            title=title,
+            learning=learning,
+            context=context,
+            tags=clean_tags,
+        )
         outcome: SaveOutcome = "created"
     else:
-        old = LearnedKnowledge.model_validate(item.value)  # type: ignore[union-attr]
+        old = LearnedKnowledge.model_validate(item.value)
         if all(getattr(old, k) == v for k, v in fields.items()) and old.status == "approved":
             return old, "unchanged"
         record = old.model_copy(
-            update={**fields, "status": "approved", "updated_at": utcnow(),
-                    "provenance": provenance}
+            update={
+                **fields,
+                "status": "approved",
+                "updated_at": utcnow(),
+                "provenance": provenance,
+            }
         )
         outcome = "updated"
     yield [put(namespace, key, record.model_dump(mode="json"), search_text=knowledge_text(record))]
@@ -96,9 +116,9 @@ def search_learnings(
         return []
     if indexed and query.strip():
         (hits,) = yield [search_all(namespace, filter=APPROVED, query=query, limit=limit)]
-        return [LearnedKnowledge.model_validate(it.value) for it in hits]  # type: ignore[union-attr]
+        return [LearnedKnowledge.model_validate(it.value) for it in as_items(hits)]
     (items,) = yield [search_all(namespace, filter=APPROVED)]
-    learnings = [LearnedKnowledge.model_validate(it.value) for it in newest_first(items)]  # type: ignore[arg-type]
+    learnings = [LearnedKnowledge.model_validate(it.value) for it in newest_first(as_items(items))]
     if not query.strip():
         return learnings[:limit]
     return lexical_rank(query, learnings, knowledge_text, limit=limit)
