@@ -12,17 +12,21 @@ from typing import Any
 from langgraph.store.base import GetOp
 
 from agno_learn_langgraph.records import Proposal, Status
-from agno_learn_langgraph.stores.base import ROOT, Plan, put, search_all
+from agno_learn_langgraph.stores.base import ROOT, SCAN_LIMIT, Plan, put, search_all
 
 __all__ = [
+    "PER_USER_STORES",
     "PROPOSALS_NAMESPACE",
     "find_same_proposal",
     "get_proposal",
     "list_proposals",
+    "proposal_target",
     "save_proposal",
 ]
 
 PROPOSALS_NAMESPACE: tuple[str, ...] = (ROOT, "proposals")
+PER_USER_STORES = frozenset({"user_profile", "user_memory"})
+"""Stores whose records belong to one user: their proposals are per user whatever the namespace."""
 
 
 def _filter(**fields: Any) -> dict[str, Any] | None:
@@ -36,9 +40,9 @@ def list_proposals(
     thread_id: str | None = None,
     user_id: str | None = None,
     store: str | None = None,
-    limit: int = 10_000,
+    limit: int = SCAN_LIMIT,
 ) -> Plan[list[Proposal]]:
-    """Proposals matching every given filter, oldest first."""
+    """Proposals matching every given filter (``status=None``: any status), oldest first."""
     filt = _filter(status=status, thread_id=thread_id, user_id=user_id, store=store)
     (items,) = yield [search_all(PROPOSALS_NAMESPACE, filter=filt, limit=limit)]
     proposals = [Proposal.model_validate(it.value) for it in items]  # type: ignore[union-attr]
@@ -51,18 +55,26 @@ def get_proposal(proposal_id: str) -> Plan[Proposal | None]:
     return Proposal.model_validate(item.value) if item else None  # type: ignore[union-attr]
 
 
+def proposal_target(proposal: Proposal) -> tuple[str, str | None, str | None]:
+    """Where an approved proposal would land: ``(store, namespace, user or None)``."""
+    per_user = proposal.store in PER_USER_STORES or proposal.namespace == "user"
+    return proposal.store, proposal.namespace, proposal.user_id if per_user else None
+
+
 def find_same_proposal(proposal: Proposal) -> Plan[Proposal | None]:
-    """An earlier pending or rejected proposal with the same store, target and content."""
+    """An earlier pending (preferred) or rejected proposal with the same target and content."""
     filt = _filter(fingerprint=proposal.fingerprint, store=proposal.store)
-    (items,) = yield [search_all(PROPOSALS_NAMESPACE, filter=filt, limit=50)]
-    for item in items:  # type: ignore[union-attr]
-        other = Proposal.model_validate(item.value)
-        same_target = (other.namespace, other.user_id if other.namespace == "user" else None) == (
-            proposal.namespace, proposal.user_id if proposal.namespace == "user" else None
-        )
-        if same_target and other.status in ("proposed", "rejected"):
-            return other
-    return None
+    (items,) = yield [search_all(PROPOSALS_NAMESPACE, filter=filt)]
+    target = proposal_target(proposal)
+    same = [
+        other
+        for other in (Proposal.model_validate(it.value) for it in items)  # type: ignore[union-attr]
+        if other.id != proposal.id
+        and proposal_target(other) == target
+        and other.status in ("proposed", "rejected")
+    ]
+    same.sort(key=lambda p: (p.status != "proposed", p.created_at))
+    return same[0] if same else None
 
 
 def save_proposal(proposal: Proposal) -> Plan[Proposal]:
