@@ -90,7 +90,7 @@ def test_save_learning_reports_created_updated_unchanged(store: BaseStore) -> No
     new, outcome = run_plan(
         store, lk.save_learning(ns, PROV, title="postgres UPGRADES", learning="Test on a copy.")
     )
-    assert outcome == "updated" and new.id == first.id
+    assert outcome == "updated" and new.id == first.id and new.title == "Postgres upgrades"
     found = run_plan(store, lk.search_learnings(ns, "upgrade", limit=5, indexed=False))
     assert [k.learning for k in found] == ["Test on a copy."]
     with pytest.raises(LearningInputError, match="learning is empty"):

@@ -60,6 +60,8 @@ def save_learning(
 ) -> Plan[tuple[LearnedKnowledge, SaveOutcome]]:
     """Create the learning, or update the one with the same title; says which happened.
 
+    Titles match case-, accent- and punctuation-insensitively; an update keeps the stored title.
+
     Raises:
         LearningInputError: empty title or learning.
     """
@@ -72,12 +74,8 @@ def save_learning(
     item = as_item(result)
     clean_tags = [t.strip() for t in (tags or []) if t and t.strip()]
     context = (context or "").strip() or None
-    fields: dict[str, Any] = {
-        "title": title,
-        "learning": learning,
-        "context": context,
-        "tags": clean_tags,
-    }
+    # the title is the key: an update keeps the existing title's wording
+    fields: dict[str, Any] = {"learning": learning, "context": context, "tags": clean_tags}
     if item is None:
         record = LearnedKnowledge(
             id=key,
