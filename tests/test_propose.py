@@ -250,7 +250,7 @@ def test_tool_schema_lists_propose_targets_only() -> None:
         user_memory=PROPOSE, learned_knowledge=PROPOSE, user_profile=LearningMode.ALWAYS
     )
     (tool,) = create_propose_tools(machine)
-    schema = tool.tool_call_schema.model_json_schema()
+    schema = tool.tool_call_schema.model_json_schema()  # type: ignore[union-attr]
     props = schema["properties"]
     assert props["target"]["enum"] == ["learned_knowledge", "user_memory"]
     assert props["target"]["default"] == "learned_knowledge"
