@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         with_learning_context,
     )
     from agno_learn_langgraph.recall import abuild_learning_context, build_learning_context
+    from agno_learn_langgraph.tools import create_learning_tools
 
 _LAZY: dict[str, str] = {
     "Backend": "backends",
@@ -59,6 +60,7 @@ _LAZY: dict[str, str] = {
     "with_learning_context": "nodes",
     "abuild_learning_context": "recall",
     "build_learning_context": "recall",
+    "create_learning_tools": "tools",
 }
 
 
@@ -100,6 +102,7 @@ __all__ = [
     "abuild_learning_context",
     "aopen_store",
     "build_learning_context",
+    "create_learning_tools",
     "create_recall_node",
     "describe_url",
     "open_store",

@@ -203,6 +203,10 @@ TOOL_GUIDANCE: dict[str, str] = {
         "- log_decision / record_outcome / search_decisions: log significant choices with "
         "reasoning and alternatives; record the outcome by decision id once known."
     ),
+    "search_approved": (
+        "- search_learnings / search_entities: look up approved records before answering or "
+        "proposing; nothing pending review is returned."
+    ),
     "propose": (
         "- propose_learning: propose a learning for human review instead of saving it; it is "
         "stored as proposed and only reaches memory once approved. Tell the user it awaits review."
@@ -210,10 +214,15 @@ TOOL_GUIDANCE: dict[str, str] = {
 }
 
 
-def render_tool_guidance(stores_with_tools: Iterable[str], *, propose: bool) -> list[str]:
-    """Short guidance lines for the stores that have tools (and for ``propose_learning``)."""
+def render_tool_guidance(
+    stores_with_tools: Iterable[str], proposing: Iterable[str] = ()
+) -> list[str]:
+    """Short guidance lines for the AGENTIC stores' tools and the PROPOSE stores' tools."""
     lines = [TOOL_GUIDANCE[s] for s in stores_with_tools if s in TOOL_GUIDANCE]
-    if propose:
+    proposing = set(proposing)
+    if proposing & {"learned_knowledge", "entity_memory"}:
+        lines.append(TOOL_GUIDANCE["search_approved"])
+    if proposing:
         lines.append(TOOL_GUIDANCE["propose"])
     return lines
 

@@ -125,9 +125,7 @@ def plan_recall(
         knowledge=found.get("knowledge") or (),
         decisions=found.get("decisions") or (),
         pending=found.get("pending") or (),
-        guidance=render_tool_guidance(
-            with_tools, propose=bool(machine.stores_in_mode(LearningMode.PROPOSE))
-        ),
+        guidance=render_tool_guidance(with_tools, machine.stores_in_mode(LearningMode.PROPOSE)),
         max_facts_per_entity=em.max_facts_per_entity if isinstance(em, EntityMemoryConfig) else 10,
         max_events_per_entity=(
             em.max_events_per_entity if isinstance(em, EntityMemoryConfig) else 5
