@@ -228,7 +228,7 @@ def plan_propose(
     """
     config = machine.config(store)
     if config is None or LearningMode.PROPOSE not in config.supported_modes:
-        enabled = [s for s in machine.stores_in_mode(LearningMode.PROPOSE)]
+        enabled = machine.stores_in_mode(LearningMode.PROPOSE)
         raise UnsupportedModeError(
             f"Cannot propose for {store!r}: it is {'off' if config is None else 'not proposable'} "
             f"in this LearningMachine; stores in PROPOSE mode: {', '.join(enabled) or 'none'}."
