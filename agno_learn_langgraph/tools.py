@@ -42,7 +42,14 @@ from agno_learn_langgraph.stores import (
     user_memory,
     user_profile,
 )
-from agno_learn_langgraph.stores.base import Plan, arun_plan, has_vector_index, run_plan
+from agno_learn_langgraph.stores.base import (
+    Plan,
+    arun_plan,
+    async_write_lock,
+    has_vector_index,
+    run_plan,
+    write_lock,
+)
 
 __all__ = ["create_learning_tools"]
 
@@ -140,21 +147,24 @@ def _build(machine: LearningMachine, spec: _Spec) -> StructuredTool:
         f"{spec.args.__name__}WithRuntime", __base__=spec.args, runtime=(ToolRuntime[Any, Any], ...)
     )
 
-    def start(runtime: ToolRuntime[Any, Any], kwargs: dict[str, Any]) -> tuple[Any, Plan[str]]:
+    def start(
+        runtime: ToolRuntime[Any, Any], kwargs: dict[str, Any]
+    ) -> tuple[Any, Scope, Plan[str]]:
         store = require_store(runtime.store, f"The {spec.name} tool")
         scope = resolve_scope(runtime.context, runtime.config)
         call = _Call(machine, scope, has_vector_index(store))
-        return store, spec.plan(call, spec.args.model_validate(kwargs))
+        return store, scope, spec.plan(call, spec.args.model_validate(kwargs))
 
     def func(runtime: ToolRuntime[Any, Any], **kwargs: Any) -> str:
-        store, plan = start(runtime, kwargs)
-        with _model_fixable():
+        store, scope, plan = start(runtime, kwargs)
+        with _model_fixable(), write_lock((spec.store, scope)):
             return run_plan(store, plan)
 
     async def coroutine(runtime: ToolRuntime[Any, Any], **kwargs: Any) -> str:
-        store, plan = start(runtime, kwargs)
+        store, scope, plan = start(runtime, kwargs)
         with _model_fixable():
-            return await arun_plan(store, plan)
+            async with async_write_lock((spec.store, scope)):
+                return await arun_plan(store, plan)
 
     return StructuredTool(
         name=spec.name,

@@ -22,10 +22,22 @@ where ``*<ns>`` is ``("global",)``, ``("user", <user>)`` or ``("ns", <custom nam
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import threading
+import weakref
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Generator,
+    Hashable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, SearchItem, SearchOp
@@ -39,6 +51,7 @@ __all__ = [
     "SCAN_LIMIT",
     "Plan",
     "arun_plan",
+    "async_write_lock",
     "as_item",
     "as_items",
     "decode_label",
@@ -52,6 +65,7 @@ __all__ = [
     "run_plan",
     "search_all",
     "tokenize",
+    "write_lock",
 ]
 
 T = TypeVar("T")
@@ -319,3 +333,35 @@ def gather_plans(*plans: Plan[Any]) -> Plan[list[Any]]:
                 del pending[i]
             offset += n
     return results
+
+
+# -- in-process write locks ----------------------------------------------------------------------
+# Read-modify-write plans (an entity, a profile) can race when one model turn runs several tool
+# calls at once. Writers of the same key serialise on one of a fixed set of striped locks, so
+# memory stays bounded whatever the number of users. Separate processes are not serialised.
+
+_STRIPES = 64
+_THREAD_LOCKS = [threading.Lock() for _ in range(_STRIPES)]
+_LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_LOOP_GUARD = threading.Lock()
+
+
+@contextmanager
+def write_lock(key: Hashable) -> Iterator[None]:
+    """Serialise sync writers of ``key`` within this process."""
+    with _THREAD_LOCKS[hash(key) % _STRIPES]:
+        yield
+
+
+@asynccontextmanager
+async def async_write_lock(key: Hashable) -> AsyncIterator[None]:
+    """Serialise async writers of ``key`` on the running event loop."""
+    loop = asyncio.get_running_loop()
+    with _LOOP_GUARD:
+        locks = _LOOP_LOCKS.get(loop)
+        if locks is None:
+            locks = _LOOP_LOCKS[loop] = [asyncio.Lock() for _ in range(_STRIPES)]
+    async with locks[hash(key) % _STRIPES]:
+        yield
