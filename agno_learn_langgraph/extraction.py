@@ -33,6 +33,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,6 +43,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agno_learn_langgraph.config import (
@@ -896,6 +898,34 @@ async def aextract_learnings(
 # -- the LangGraph node ---------------------------------------------------------------------------
 
 
+_STORE_LOCKS: weakref.WeakKeyDictionary[BaseStore, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+class _LockedInMemoryStore(InMemoryStore):
+    """An ``InMemoryStore`` whose ``batch`` holds a per-instance lock."""
+
+    __slots__ = ()
+
+    def batch(self, ops: Any) -> list[Any]:
+        with _STORE_LOCKS[self]:
+            return super().batch(ops)
+
+
+def guard_in_memory_store(store: BaseStore) -> None:
+    """Make an ``InMemoryStore``'s sync ``batch`` hold a lock (once per instance).
+
+    ``InMemoryStore`` is not thread-safe: a background extraction writing from a worker thread
+    while the next turn's recall searches the same namespace raises "dictionary changed size
+    during iteration". The instance's class is switched to a subclass whose ``batch`` takes a
+    per-instance lock (``isinstance(store, InMemoryStore)`` still holds; ``InMemoryStore`` has
+    ``__slots__``, so its method cannot be replaced on the instance). Database stores and
+    subclasses of ``InMemoryStore`` are left alone.
+    """
+    if type(store) is InMemoryStore:
+        _STORE_LOCKS.setdefault(store, threading.RLock())
+        store.__class__ = _LockedInMemoryStore
+
+
 def _raise_if_failed(report: ExtractionReport) -> ExtractionReport:
     if report.status == "failed":
         raise ExtractionFailedError(report.error or "extraction failed")
@@ -915,7 +945,9 @@ def create_extraction_node(
     and by default schedules the extraction on ``machine.runner`` keyed by thread and returns
     ``{}`` immediately, so the turn's latency does not change. Sync graphs run the job on a
     worker thread (sync store calls); async graphs as a task on their loop (``abatch``). The job
-    never touches the LangGraph run, which is over by then; it writes only to the store.
+    never touches the LangGraph run, which is over by then; it writes only to the store. An
+    ``InMemoryStore`` of a sync graph gets a lock around its ``batch`` (see
+    :func:`guard_in_memory_store`), as it is not thread-safe.
 
     When the next turn of the same thread starts before the extraction finished, recall proceeds
     without it by default (``LearningMachine(wait_for_extraction_s=0)``); with
@@ -958,6 +990,7 @@ def create_extraction_node(
             return extract_learnings(machine, store, scope, messages, model=model)
 
         if background if background is not None else machine.background:
+            guard_in_memory_store(store)
             machine.runner.submit(key, lambda: _raise_if_failed(job()))
         else:
             try:

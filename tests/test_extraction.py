@@ -628,3 +628,37 @@ def test_planning_session_fields_are_extracted() -> None:
     context = run_plan(store, session_context.get_session_context("t1"))
     assert context is not None and context.goal == "Move to PG" and context.plan == ["dump", "load"]
     assert "goal" in str(extractor.structured_calls[0][0].content)
+
+
+
+def test_in_memory_store_is_guarded_against_background_writes() -> None:
+    extractor = ScriptedChatModel(structured_responses=[{}], cycle=True)
+    machine = LearningMachine(model=extractor, user_memory=LearningMode.ALWAYS)
+    store = InMemoryStore()
+    graph = build_graph(machine, ScriptedChatModel(["ok"], cycle=True), store)
+    graph.invoke({"messages": [("user", "hi")]}, cfg())
+    machine.flush(timeout=30)
+    assert isinstance(store, InMemoryStore) and type(store) is not InMemoryStore
+
+    # a writer thread adding keys while this thread searches the same namespace
+    ns = ("learning", "user_memory", "stress")
+    stop, errors = threading.Event(), []
+
+    def write() -> None:
+        i = 0
+        while not stop.is_set():
+            store.put(ns, f"k{i}", {"text": "x"})
+            i += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for _ in range(300):
+            try:
+                store.search(ns, limit=5)
+            except RuntimeError as exc:  # "dictionary changed size during iteration"
+                errors.append(exc)
+    finally:
+        stop.set()
+        writer.join()
+    assert not errors
