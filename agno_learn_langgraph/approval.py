@@ -34,14 +34,14 @@ Resuming a waiting thread (``Runtime.context`` is not checkpointed, so pass it a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain.tools import ToolRuntime
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, GetOp, PutOp
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -60,7 +60,7 @@ from agno_learn_langgraph.runtime import current_run, require_store
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope, resolve_scope
 from agno_learn_langgraph.stores import entity_memory, learned_knowledge, user_memory, user_profile
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import Plan, arun_plan, run_plan
+from agno_learn_langgraph.stores.base import ROOT, Plan, arun_plan, as_item, encode_label, run_plan
 
 __all__ = [
     "ALLOWED_DECISIONS",
@@ -643,16 +643,22 @@ _FORBID = ConfigDict(extra="forbid")
 
 
 def review_response_schema(
-    proposals: Sequence[Proposal], machine: LearningMachine | None = None
+    proposals: Sequence[Proposal],
+    machine: LearningMachine | None = None,
+    *,
+    asked: Collection[str] | None = None,
 ) -> type[BaseModel]:
     """The pydantic model a resume must fit, built from the thread's proposals.
 
     Every id of ``proposals`` is accepted (decisions about proposals decided meanwhile, e.g.
     through the review API, are skipped); every one still ``proposed`` needs exactly one
-    decision, and an edit must leave valid, non-empty content. Being a pure function of the
-    stored proposals, it is rebuilt identically when LangGraph re-runs the node on resume.
+    decision (only those in ``asked``, when given), and an edit must leave valid, non-empty
+    content. Being a pure function of the stored proposals, it is rebuilt identically when
+    LangGraph re-runs the node on resume.
     """
-    pending = {p.id: p for p in proposals if p.status == "proposed"}
+    pending = {
+        p.id: p for p in proposals if p.status == "proposed" and (asked is None or p.id in asked)
+    }
     proposal_id: Any = Literal.__getitem__(tuple(p.id for p in proposals) or ("",))
 
     def decision(name: str, kind: DecisionType, **extra: Any) -> type[BaseModel]:
@@ -700,28 +706,44 @@ def review_response_schema(
     )
 
 
+def _review_marker(thread_id: str) -> tuple[tuple[str, ...], str]:
+    """Where the ids of the thread's open review are pinned while its interrupt waits."""
+    return (ROOT, "reviews", encode_label(thread_id)), "open"
+
+
 def plan_review_request(
     machine: LearningMachine | None, scope: Scope
 ) -> Plan[tuple[LearningReviewRequest, type[BaseModel]] | None]:
     """The interrupt payload and response schema for the thread, or ``None`` if nothing is pending.
 
+    The ids asked about are pinned in the store before the interrupt, so a proposal that arrives
+    while the thread waits (e.g. from background extraction) is neither required in the resume
+    nor silently decided: it is asked about in the next review.
+
     Raises:
         MissingScopeError: the run has no thread id.
     """
     thread_id = scope.require_thread("review_learnings")
+    ns, key = _review_marker(thread_id)
+    marker = as_item((yield [GetOp(ns, key)])[0])
     found = yield from proposal_store.list_proposals(status=None, thread_id=thread_id)
-    pending = [p for p in found if p.status == "proposed"]
+    asked = set(marker.value["proposal_ids"]) if marker else {p.id for p in found}
+    pending = [p for p in found if p.status == "proposed" and p.id in asked]
     if not pending:
+        if marker:
+            yield [PutOp(ns, key, None)]
         return None
-    return review_request(pending), review_response_schema(found, machine)
+    if marker is None:
+        yield [PutOp(ns, key, {"proposal_ids": [p.id for p in pending]}, index=False)]
+    return review_request(pending), review_response_schema(found, machine, asked=asked)
 
 
 def plan_apply_review(
-    machine: LearningMachine | None, response: BaseModel | Mapping[str, Any]
+    machine: LearningMachine | None, response: BaseModel | Mapping[str, Any], scope: Scope
 ) -> Plan[list[Proposal]]:
     """Apply validated decisions in order; proposals decided meanwhile are left as they are.
 
-    Returns every proposal named by the decisions, as stored afterwards.
+    Returns every proposal named by the decisions, as stored afterwards, and closes the review.
     """
     data = response.model_dump() if isinstance(response, BaseModel) else dict(response)
     reviewer = data.get("reviewer") or DEFAULT_REVIEWER
@@ -737,6 +759,8 @@ def plan_apply_review(
             strict=False,
         )
         out.append(proposal)
+    ns, key = _review_marker(scope.require_thread("review_learnings"))
+    yield [PutOp(ns, key, None)]
     return out
 
 
@@ -752,7 +776,7 @@ def review_pending(machine: LearningMachine, store: BaseStore, scope: Scope) -> 
         return []
     request, schema = found
     response = interrupt(request, response_schema=schema)
-    return run_plan(store, plan_apply_review(machine, response))
+    return run_plan(store, plan_apply_review(machine, response, scope))
 
 
 async def areview_pending(
@@ -764,7 +788,7 @@ async def areview_pending(
         return []
     request, schema = found
     response = interrupt(request, response_schema=schema)
-    return await arun_plan(store, plan_apply_review(machine, response))
+    return await arun_plan(store, plan_apply_review(machine, response, scope))
 
 
 def create_approval_node(

@@ -35,6 +35,7 @@ from agno_learn_langgraph.approval import (
     get_proposal,
     list_pending_proposals,
     plan_propose,
+    plan_review_request,
     proposal_history,
     reject_proposal,
     review_pending,
@@ -452,6 +453,28 @@ async def test_next_to_human_in_the_loop_middleware(use_async: bool) -> None:
     assert any(m.type == "tool" and m.content == "sent to ops@example.com" for m in out["messages"])
     stored = get_proposal(store, proposal["id"])
     assert stored is not None and (stored.status, stored.reviewer) == ("approved", "rita")
+
+
+def test_a_proposal_arriving_while_waiting_is_asked_about_next_time(backend: Backend) -> None:
+    graph = build_graph(two_proposals_model(), backend)
+    out = graph.invoke({"messages": [("user", "The API keeps failing")]}, CONFIG, context=CTX)
+    ids = ids_by_store(out["__interrupt__"][0].value)
+    # background extraction of an earlier turn proposes something while the thread waits
+    late = propose(
+        backend.store, Scope(user_id="ann", thread_id="t1"), "user_memory", {"text": "Works nights"}
+    )
+    decisions = [{"proposal_id": i, "type": "approve"} for i in ids.values()]
+    out = graph.invoke(Command(resume={"decisions": decisions}), CONFIG, context=CTX)
+    assert "__interrupt__" not in out  # the late proposal was not required in this resume
+    assert [p.id for p in list_pending_proposals(backend.store, thread_id="t1")] == [late.id]
+    # the next review of the thread asks about it
+    graph2 = build_graph(ScriptedChatModel(["Noted."]), backend)
+    node_out = graph2.invoke({"messages": [("user", "ok")]}, CONFIG, context=CTX)
+    assert "__interrupt__" not in node_out  # no tool ran, so no review node this turn
+    found = run_plan(
+        backend.store, plan_review_request(MACHINE, Scope(user_id="ann", thread_id="t1"))
+    )
+    assert found is not None and [p["id"] for p in found[0]["proposals"]] == [late.id]
 
 
 # -- the review API --------------------------------------------------------------------------
