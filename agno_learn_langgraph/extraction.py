@@ -93,6 +93,7 @@ __all__ = [
     "ExtractionReport",
     "Prepared",
     "aextract_learnings",
+    "aschedule_extraction",
     "build_calls",
     "build_output_schema",
     "create_extraction_node",
@@ -100,6 +101,8 @@ __all__ = [
     "extraction_stores",
     "plan_apply",
     "plan_prepare",
+    "resolve_models",
+    "schedule_extraction",
     "select_new_messages",
 ]
 
@@ -533,11 +536,16 @@ def _try(plan: Plan[T], what: str, changes: list[str]) -> Plan[T | None]:
 
 
 def _propose(
-    machine: LearningMachine, scope: Scope, store: StoreName, content: dict[str, Any]
-) -> Plan[Any]:
+    machine: LearningMachine,
+    scope: Scope,
+    store: StoreName,
+    content: dict[str, Any],
+    changes: list[str],
+) -> Plan[None]:
+    """Store ``content`` as a proposal for ``store`` (PROPOSE mode), noting the outcome."""
     from agno_learn_langgraph.approval import plan_propose
 
-    return plan_propose(
+    plan = plan_propose(
         machine,
         scope,
         store=store,
@@ -545,6 +553,10 @@ def _propose(
         rationale="Extracted from the conversation after the agent's reply.",
         proposed_by="always",
     )
+    result = yield from _try(plan, f"{store} proposal", changes)
+    if result is not None:
+        proposal, outcome = result
+        changes.append(f"proposal {proposal.id} for {store}: {outcome}")
 
 
 def plan_apply(
@@ -573,8 +585,7 @@ def plan_apply(
         if "user_profile" in proposing:
             for name, value in values.items():
                 content = {"field": name, "value": value}
-                yield from _try(_propose(machine, scope, "user_profile", content), name, changes)
-                changes.append(f"proposed profile {name}")
+                yield from _propose(machine, scope, "user_profile", content, changes)
         elif values or profile.clear:
             changed = yield from _try(
                 user_profile.update_profile(
@@ -593,10 +604,7 @@ def plan_apply(
     if memories is not None:
         if "user_memory" in proposing:
             for text in memories.add:
-                yield from _try(
-                    _propose(machine, scope, "user_memory", {"text": text}), "", changes
-                )
-                changes.append(f"proposed memory {text!r}")
+                yield from _propose(machine, scope, "user_memory", {"text": text}, changes)
         else:
             user_id = scope.require_user("user_memory")
             for edit in memories.update:
@@ -637,8 +645,7 @@ def plan_apply(
         if "entity_memory" in proposing:
             for fact in facts:
                 content = {"entity": item.entity, "entity_type": item.entity_type, "fact": fact}
-                yield from _try(_propose(machine, scope, "entity_memory", content), "", changes)
-                changes.append(f"proposed fact about {item.entity!r}")
+                yield from _propose(machine, scope, "entity_memory", content, changes)
             continue
         ns = entity_memory.entity_namespaces(machine.namespace_for("entity_memory"), scope)
         first, rest = (facts[0], facts[1:]) if item.supersedes and facts else (None, facts)
@@ -684,8 +691,7 @@ def plan_apply(
             "tags": item.tags,
         }
         if "learned_knowledge" in proposing:
-            yield from _try(_propose(machine, scope, "learned_knowledge", content), "", changes)
-            changes.append(f"proposed learning {item.title!r}")
+            yield from _propose(machine, scope, "learned_knowledge", content, changes)
             continue
         kns = learned_knowledge.knowledge_namespace(
             machine.namespace_for("learned_knowledge"), scope
@@ -932,6 +938,73 @@ def _raise_if_failed(report: ExtractionReport) -> ExtractionReport:
     return report
 
 
+def _key(scope: Scope) -> str:
+    return scope.thread_id or f"user:{scope.user_id or ''}"
+
+
+def schedule_extraction(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    *,
+    model: BaseChatModel | None = None,
+    background: bool | None = None,
+) -> None:
+    """Check the ids now, then extract in the background (``machine.runner``) or inline.
+
+    The shared door of the extraction node and the ``create_agent`` middleware: ``messages``
+    is snapshotted; failures are logged, never raised (inline ones included).
+
+    Raises:
+        MissingScopeError: a store needs a user or thread id ``scope`` lacks.
+        ValueError: no extraction model is configured.
+    """
+    stores, _ = _start(machine, scope, model)
+    if not stores:
+        return
+    snapshot = list(messages)
+
+    def job() -> None:
+        _raise_if_failed(extract_learnings(machine, store, scope, snapshot, model=model))
+
+    if machine.background if background is None else background:
+        guard_in_memory_store(store)
+        machine.runner.submit(_key(scope), job)
+        return
+    try:
+        job()
+    except Exception:
+        logger.exception("Extraction failed; the next turn's extraction retries it.")
+
+
+async def aschedule_extraction(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    *,
+    model: BaseChatModel | None = None,
+    background: bool | None = None,
+) -> None:
+    """Async twin of :func:`schedule_extraction`: a task on the running loop, or inline."""
+    stores, _ = _start(machine, scope, model)
+    if not stores:
+        return
+    snapshot = list(messages)
+
+    async def job() -> None:
+        _raise_if_failed(await aextract_learnings(machine, store, scope, snapshot, model=model))
+
+    if machine.background if background is None else background:
+        await machine.runner.asubmit(_key(scope), job)
+        return
+    try:
+        await job()
+    except Exception:
+        logger.exception("Extraction failed; the next turn's extraction retries it.")
+
+
 def create_extraction_node(
     machine: LearningMachine,
     *,
@@ -974,50 +1047,20 @@ def create_extraction_node(
             "%s: no store is in ALWAYS or PROPOSE mode, so this extraction node does nothing.", name
         )
 
-    def snapshot(state: Mapping[str, Any], config: RunnableConfig) -> tuple[BaseStore, Scope, Any]:
-        store, scope = current_run(name, config)
-        check_scope(machine, stores, scope)
-        messages = list(state.get("messages") or [])
-        key = scope.thread_id or f"user:{scope.user_id or ''}"
-        return store, scope, (key, messages)
-
     def learn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
-        if not stores:
-            return {}
-        store, scope, (key, messages) = snapshot(state, config)
-
-        def job() -> ExtractionReport:
-            return extract_learnings(machine, store, scope, messages, model=model)
-
-        if background if background is not None else machine.background:
-            guard_in_memory_store(store)
-            machine.runner.submit(key, lambda: _raise_if_failed(job()))
-        else:
-            try:
-                _raise_if_failed(job())
-            except Exception:
-                logger.exception("Extraction failed; the next turn's extraction retries it.")
+        if stores:
+            store, scope = current_run(name, config)
+            messages = list(state.get("messages") or [])
+            schedule_extraction(machine, store, scope, messages, model=model, background=background)
         return {}
 
     async def alearn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
-        if not stores:
-            return {}
-        store, scope, (key, messages) = snapshot(state, config)
-
-        async def job() -> ExtractionReport:
-            return await aextract_learnings(machine, store, scope, messages, model=model)
-
-        if background if background is not None else machine.background:
-
-            async def checked() -> None:
-                _raise_if_failed(await job())
-
-            await machine.runner.asubmit(key, checked)
-        else:
-            try:
-                _raise_if_failed(await job())
-            except Exception:
-                logger.exception("Extraction failed; the next turn's extraction retries it.")
+        if stores:
+            store, scope = current_run(name, config)
+            messages = list(state.get("messages") or [])
+            await aschedule_extraction(
+                machine, store, scope, messages, model=model, background=background
+            )
         return {}
 
     return RunnableLambda(learn, afunc=alearn, name=name)
