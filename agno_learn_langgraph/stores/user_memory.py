@@ -51,9 +51,7 @@ def list_memories(user_id: str, *, limit: int = SCAN_LIMIT) -> Plan[list[Memory]
     return _memories(items)  # type: ignore[arg-type]
 
 
-def relevant_memories(
-    user_id: str, query: str, *, limit: int, indexed: bool
-) -> Plan[list[Memory]]:
+def relevant_memories(user_id: str, query: str, *, limit: int, indexed: bool) -> Plan[list[Memory]]:
     """Up to ``limit`` approved memories, most relevant to ``query`` first, then the newest.
 
     With a vector index the store ranks semantically; without one, BM25 over the user's memories.
@@ -73,9 +71,7 @@ def relevant_memories(
     return lexical_rank(query, memories, lambda m: m.text, limit=limit, keep_unmatched=True)
 
 
-def add_memory(
-    user_id: str, text: str, provenance: Provenance
-) -> Plan[tuple[Memory, bool]]:
+def add_memory(user_id: str, text: str, provenance: Provenance) -> Plan[tuple[Memory, bool]]:
     """Add a memory unless an identical one exists; returns ``(memory, created)``."""
     text = _clean(text)
     fp = fingerprint(text)
@@ -97,9 +93,7 @@ def _get(user_id: str, memory_id: str) -> Plan[Memory]:
     return Memory.model_validate(item.value)  # type: ignore[union-attr]
 
 
-def update_memory(
-    user_id: str, memory_id: str, text: str, provenance: Provenance
-) -> Plan[Memory]:
+def update_memory(user_id: str, memory_id: str, text: str, provenance: Provenance) -> Plan[Memory]:
     """Replace a memory's text, keeping its id and ``created_at``.
 
     Raises:
@@ -108,11 +102,16 @@ def update_memory(
     text = _clean(text)
     memory = yield from _get(user_id, memory_id)
     memory = memory.model_copy(
-        update={"text": text, "fingerprint": fingerprint(text), "updated_at": utcnow(),
-                "provenance": provenance}
+        update={
+            "text": text,
+            "fingerprint": fingerprint(text),
+            "updated_at": utcnow(),
+            "provenance": provenance,
+        }
     )
-    yield [put(memory_namespace(user_id), memory.id, memory.model_dump(mode="json"),
-               search_text=text)]
+    yield [
+        put(memory_namespace(user_id), memory.id, memory.model_dump(mode="json"), search_text=text)
+    ]
     return memory
 
 
