@@ -630,7 +630,6 @@ def test_planning_session_fields_are_extracted() -> None:
     assert "goal" in str(extractor.structured_calls[0][0].content)
 
 
-
 def test_in_memory_store_is_guarded_against_background_writes() -> None:
     extractor = ScriptedChatModel(structured_responses=[{}], cycle=True)
     machine = LearningMachine(model=extractor, user_memory=LearningMode.ALWAYS)

@@ -10,6 +10,8 @@ from agno_learn_langgraph.stores.base import (
     ROOT,
     SCAN_LIMIT,
     Plan,
+    as_item,
+    as_items,
     encode_label,
     lexical_rank,
     newest_first,
@@ -48,7 +50,7 @@ def _clean(text: str) -> str:
 def list_memories(user_id: str, *, limit: int = SCAN_LIMIT) -> Plan[list[Memory]]:
     """The user's approved memories, newest first."""
     (items,) = yield [search_all(memory_namespace(user_id), filter=APPROVED, limit=limit)]
-    return _memories(items)  # type: ignore[arg-type]
+    return _memories(list(as_items(items)))
 
 
 def relevant_memories(user_id: str, query: str, *, limit: int, indexed: bool) -> Plan[list[Memory]]:
@@ -64,8 +66,8 @@ def relevant_memories(user_id: str, query: str, *, limit: int, indexed: bool) ->
             search_all(ns, filter=APPROVED, query=query, limit=limit),
             search_all(ns, filter=APPROVED, limit=limit),
         ]
-        seen = {it.key for it in hits}  # type: ignore[union-attr]
-        items = list(hits) + [it for it in recent if it.key not in seen]  # type: ignore[union-attr]
+        seen = {it.key for it in as_items(hits)}
+        items = as_items(hits) + [it for it in as_items(recent) if it.key not in seen]
         return [Memory.model_validate(it.value) for it in items[:limit]]
     memories = yield from list_memories(user_id)
     return lexical_rank(query, memories, lambda m: m.text, limit=limit, keep_unmatched=True)
@@ -77,20 +79,21 @@ def add_memory(user_id: str, text: str, provenance: Provenance) -> Plan[tuple[Me
     fp = fingerprint(text)
     ns = memory_namespace(user_id)
     (dupes,) = yield [search_all(ns, filter={"fingerprint": fp}, limit=1)]
-    if dupes:
-        return Memory.model_validate(dupes[0].value), False  # type: ignore[index]
+    if found := as_items(dupes):
+        return Memory.model_validate(found[0].value), False
     memory = Memory(text=text, fingerprint=fp, provenance=provenance)
     yield [put(ns, memory.id, memory.model_dump(mode="json"), search_text=text)]
     return memory, True
 
 
 def _get(user_id: str, memory_id: str) -> Plan[Memory]:
-    (item,) = yield [GetOp(memory_namespace(user_id), str(memory_id))]
+    (result,) = yield [GetOp(memory_namespace(user_id), str(memory_id))]
+    item = as_item(result)
     if item is None:
         raise LearningInputError(
             f"No memory with id {memory_id!r}; use an id shown in the memory list."
         )
-    return Memory.model_validate(item.value)  # type: ignore[union-attr]
+    return Memory.model_validate(item.value)
 
 
 def update_memory(user_id: str, memory_id: str, text: str, provenance: Provenance) -> Plan[Memory]:
