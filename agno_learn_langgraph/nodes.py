@@ -10,7 +10,11 @@ A typical graph::
     builder.add_node("recall", create_recall_node(machine))
     builder.add_node("agent", call_model)      # uses with_learning_context(state)
     builder.add_node("tools", ToolNode(tools + create_learning_tools(machine)))
-    builder.add_node("learn", create_extraction_node(machine))
+    builder.add_node("review_learnings", create_approval_node(machine))   # PROPOSE
+    builder.add_node("learn", create_extraction_node(machine))              # ALWAYS
+
+The extraction and approval factories live with their modes (``extraction.py``,
+``approval.py``) and are re-exported here, the module of node factories.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import MessagesState
 
+from agno_learn_langgraph.approval import create_approval_node
 from agno_learn_langgraph.config import LearningMachine
+from agno_learn_langgraph.extraction import create_extraction_node
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,
@@ -32,6 +38,8 @@ from agno_learn_langgraph.runtime import current_run
 
 __all__ = [
     "LearningState",
+    "create_approval_node",
+    "create_extraction_node",
     "create_recall_node",
     "with_learning_context",
 ]
