@@ -34,7 +34,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
@@ -81,9 +81,12 @@ from agno_learn_langgraph.stores import (
 from agno_learn_langgraph.stores.base import (
     Plan,
     arun_plan,
+    async_write_lock,
+    data_key,
     gather_plans,
     has_vector_index,
     run_plan,
+    write_lock,
 )
 from agno_learn_langgraph.stores.cursors import get_cursor, set_cursor
 
@@ -826,6 +829,13 @@ async def _ainvoke(machine: LearningMachine, call: ExtractionCall, counter: list
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _data_keys(
+    machine: LearningMachine, stores: Sequence[StoreName], scope: Scope
+) -> list[Hashable]:
+    """The write locks an apply takes: the same keys as the tools writing those stores."""
+    return [data_key(s, scope, machine.namespace_for(s)) for s in stores]
+
+
 def _start(
     machine: LearningMachine, scope: Scope, model: BaseChatModel | None
 ) -> tuple[tuple[StoreName, ...], dict[StoreName, BaseChatModel]]:
@@ -867,7 +877,8 @@ def extract_learnings(
         outputs = [_invoke(machine, c, counter) for c in build_calls(machine, prepared, models)]
     except ExtractionFailedError as exc:
         return ExtractionReport("failed", len(prepared.transcript), counter[0], error=str(exc))
-    report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
+    with write_lock(*_data_keys(machine, stores, scope)):
+        report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
     report.calls = counter[0]
     return report
 
@@ -896,7 +907,8 @@ async def aextract_learnings(
         ]
     except ExtractionFailedError as exc:
         return ExtractionReport("failed", len(prepared.transcript), counter[0], error=str(exc))
-    report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
+    async with async_write_lock(*_data_keys(machine, stores, scope)):
+        report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
     report.calls = counter[0]
     return report
 

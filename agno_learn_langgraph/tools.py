@@ -46,6 +46,7 @@ from agno_learn_langgraph.stores.base import (
     Plan,
     arun_plan,
     async_write_lock,
+    data_key,
     has_vector_index,
     run_plan,
     write_lock,
@@ -157,13 +158,15 @@ def _build(machine: LearningMachine, spec: _Spec) -> StructuredTool:
 
     def func(runtime: ToolRuntime[Any, Any], **kwargs: Any) -> str:
         store, scope, plan = start(runtime, kwargs)
-        with _model_fixable(), write_lock((spec.store, scope)):
+        key = data_key(spec.store, scope, machine.namespace_for(spec.store))
+        with _model_fixable(), write_lock(key):
             return run_plan(store, plan)
 
     async def coroutine(runtime: ToolRuntime[Any, Any], **kwargs: Any) -> str:
         store, scope, plan = start(runtime, kwargs)
+        key = data_key(spec.store, scope, machine.namespace_for(spec.store))
         with _model_fixable():
-            async with async_write_lock((spec.store, scope)):
+            async with async_write_lock(key):
                 return await arun_plan(store, plan)
 
     return StructuredTool(

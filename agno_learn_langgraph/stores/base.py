@@ -54,6 +54,7 @@ __all__ = [
     "as_item",
     "as_items",
     "async_write_lock",
+    "data_key",
     "decode_label",
     "encode_label",
     "gather_plans",
@@ -348,20 +349,52 @@ _LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.L
 _LOOP_GUARD = threading.Lock()
 
 
+def data_key(store: str, scope: Scope, namespace: str | None = None) -> Hashable:
+    """Identity of the data a write to ``store`` touches: what write locks are keyed by."""
+    if store in ("user_profile", "user_memory"):
+        return (store, scope.user_id)
+    if store == "session_context":
+        return (store, scope.thread_id)
+    if store == "decision_log":
+        return (store, scope.agent_id)
+    return (store, namespace, scope.user_id if namespace == "user" else None)
+
+
+def _stripes(keys: Iterable[Hashable]) -> list[int]:
+    return sorted({hash(k) % _STRIPES for k in keys})  # one order for everyone: no deadlock
+
+
 @contextmanager
-def write_lock(key: Hashable) -> Iterator[None]:
-    """Serialise sync writers of ``key`` within this process."""
-    with _THREAD_LOCKS[hash(key) % _STRIPES]:
+def write_lock(*keys: Hashable) -> Iterator[None]:
+    """Serialise sync writers of any of ``keys`` within this process."""
+    stripes = _stripes(keys)
+    for i in stripes:
+        _THREAD_LOCKS[i].acquire()
+    try:
         yield
+    finally:
+        for i in reversed(stripes):
+            _THREAD_LOCKS[i].release()
 
 
 @asynccontextmanager
-async def async_write_lock(key: Hashable) -> AsyncIterator[None]:
-    """Serialise async writers of ``key`` on the running event loop."""
+async def async_write_lock(*keys: Hashable) -> AsyncIterator[None]:
+    """Serialise async writers of any of ``keys`` on the running event loop."""
     loop = asyncio.get_running_loop()
     with _LOOP_GUARD:
         locks = _LOOP_LOCKS.get(loop)
         if locks is None:
             locks = _LOOP_LOCKS[loop] = [asyncio.Lock() for _ in range(_STRIPES)]
-    async with locks[hash(key) % _STRIPES]:
+    stripes = _stripes(keys)
+    for n, i in enumerate(stripes):
+        try:
+            await locks[i].acquire()
+        except BaseException:
+            for j in reversed(stripes[:n]):
+                locks[j].release()
+            raise
+    try:
         yield
+    finally:
+        for i in reversed(stripes):
+            locks[i].release()
