@@ -9,6 +9,7 @@ peak belongs to that module alone.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import platform
@@ -178,13 +179,13 @@ class TextGenerator:
         self.vocab = vocabulary(vocab_size)
         weights = [1 / (rank + 1) ** 0.9 for rank in range(len(self.vocab))]
         total = sum(weights)
-        self._cum = list(np.cumsum([w / total for w in weights]))
+        self._cum = [float(c) for c in np.cumsum([w / total for w in weights])]
 
     def words(self, n: int) -> list[str]:
         picks = self.rng.random
         out = []
         for _ in range(n):
-            i = int(np.searchsorted(self._cum, picks()))
+            i = bisect.bisect_left(self._cum, picks())
             out.append(self.vocab[min(i, len(self.vocab) - 1)])
         return out
 

@@ -102,6 +102,10 @@ def main() -> None:
     statuses: list[tuple[str, str, float]] = []
     for filename, name in MODULES:
         if only and name not in only:
+            result = RESULTS_DIR / f"{name}.md"
+            if result.exists():
+                stamp = dt.datetime.fromtimestamp(result.stat().st_mtime, dt.timezone.utc)
+                statuses.append((name, f"not rerun; section from {stamp:%Y-%m-%d %H:%M} UTC", 0.0))
             continue
         path = BENCH_DIR / filename
         if not path.exists():
