@@ -64,7 +64,10 @@ def scripted_agent() -> ScriptedChatModel:
                         "facts": ["Biggest customer"],
                     },
                 ),
-                tool_call("add_event", {"entity": "Acme", "event": "Moved HQ to Berlin"}),
+            ),
+            # a second step: ToolNode runs one message's calls concurrently, in no fixed order
+            ai_tool_calls(
+                tool_call("add_event", {"entity": "Acme", "event": "Moved HQ to Berlin"})
             ),
             "Noted: Acme Corp is your biggest customer and now sits in Berlin.",
             ai_tool_calls(
