@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,3 +118,24 @@ def build_learning_graph(
     else:
         builder.add_edge("agent", after_answer)
     return builder
+
+
+def recipe(default_machine: LearningMachine) -> Callable[..., StateGraph]:
+    """The ``build_graph(model=None, *, extraction_model=None, machine=None)`` of a recipe.
+
+    Without ``model`` it uses :func:`resolve_chat_model`, else the offline stand-in; the chat
+    model also extracts unless ``extraction_model`` is given; ``machine`` replaces the recipe's.
+    """
+
+    def build_graph(
+        model: BaseChatModel | None = None,
+        *,
+        extraction_model: BaseChatModel | None = None,
+        machine: LearningMachine | None = None,
+    ) -> StateGraph:
+        chat = model or resolve_chat_model() or offline_model()
+        return build_learning_graph(
+            machine or default_machine, chat, extraction_model=extraction_model or chat
+        )
+
+    return build_graph

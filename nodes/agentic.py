@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langgraph.graph import StateGraph
-
 from agno_learn_langgraph import LearningMachine
-from nodes._wiring import build_learning_graph, offline_model, resolve_chat_model
+from nodes._wiring import recipe
 
 MACHINE = LearningMachine(
     user_profile="agentic",
@@ -19,15 +16,6 @@ MACHINE = LearningMachine(
 )
 
 
-def build_graph(
-    model: BaseChatModel | None = None,
-    *,
-    extraction_model: BaseChatModel | None = None,
-    machine: LearningMachine = MACHINE,
-) -> StateGraph:
-    """recall -> agent <-> tools (ToolNode with every learning tool)."""
-    chat = model or resolve_chat_model() or offline_model()
-    return build_learning_graph(machine, chat, extraction_model=extraction_model)
-
+build_graph = recipe(MACHINE)
 
 graph: Any = build_graph().compile()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langgraph.graph import StateGraph
-
 from agno_learn_langgraph import LearningMachine, LearningMode, SessionContextConfig
-from nodes._wiring import build_learning_graph, offline_model, resolve_chat_model
+from nodes._wiring import recipe
 
 MACHINE = LearningMachine(
     user_profile=LearningMode.ALWAYS,
@@ -17,15 +14,6 @@ MACHINE = LearningMachine(
 )
 
 
-def build_graph(
-    model: BaseChatModel | None = None,
-    *,
-    extraction_model: BaseChatModel | None = None,
-    machine: LearningMachine = MACHINE,
-) -> StateGraph:
-    """recall -> agent -> learn."""
-    chat = model or resolve_chat_model() or offline_model()
-    return build_learning_graph(machine, chat, extraction_model=extraction_model or chat)
-
+build_graph = recipe(MACHINE)
 
 graph: Any = build_graph().compile()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langgraph.graph import StateGraph
-
 from agno_learn_langgraph import (
     LearnedKnowledgeConfig,
     LearningMachine,
@@ -14,7 +11,7 @@ from agno_learn_langgraph import (
     UserMemoryConfig,
     UserProfileConfig,
 )
-from nodes._wiring import build_learning_graph, offline_model, resolve_chat_model
+from nodes._wiring import recipe
 
 MACHINE = LearningMachine(
     user_profile=UserProfileConfig(mode=LearningMode.ALWAYS),  # Automatic
@@ -23,15 +20,6 @@ MACHINE = LearningMachine(
 )
 
 
-def build_graph(
-    model: BaseChatModel | None = None,
-    *,
-    extraction_model: BaseChatModel | None = None,
-    machine: LearningMachine = MACHINE,
-) -> StateGraph:
-    """recall -> agent <-> tools; answer -> learn."""
-    chat = model or resolve_chat_model() or offline_model()
-    return build_learning_graph(machine, chat, extraction_model=extraction_model or chat)
-
+build_graph = recipe(MACHINE)
 
 graph: Any = build_graph().compile()
