@@ -157,10 +157,18 @@ def _prepare_sqlite_path(path: str) -> str:
     return path
 
 
-def _pg_conn_kwargs() -> dict[str, Any]:
+HNSW_EF_SEARCH = 200
+"""pgvector's HNSW candidate list per query (its default, 40, finds ~0.73 of the exact top 10 at
+100k items in bench/; 200 finds ~0.96 at a few ms)."""
+
+
+def _pg_conn_kwargs(index: Any = None) -> dict[str, Any]:
     from psycopg.rows import dict_row
 
-    return {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    if index:
+        kwargs["options"] = f"-c hnsw.ef_search={HNSW_EF_SEARCH}"
+    return kwargs
 
 
 _PGVECTOR_QUERY = "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
@@ -283,7 +291,7 @@ def _open_postgres(url: str, index: IndexConfig | None, max_pool_size: int) -> I
 
     _probe_postgres(url, index)
     pool: ConnectionPool[Any] = ConnectionPool(
-        url, min_size=1, max_size=max_pool_size, kwargs=_pg_conn_kwargs(), open=True
+        url, min_size=1, max_size=max_pool_size, kwargs=_pg_conn_kwargs(index), open=True
     )
     try:
         store = PostgresStore(pool, index=cast(Any, index))
@@ -371,7 +379,7 @@ async def _aopen_postgres(
 
     await _aprobe_postgres(url, index)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        url, min_size=1, max_size=max_pool_size, kwargs=_pg_conn_kwargs(), open=False
+        url, min_size=1, max_size=max_pool_size, kwargs=_pg_conn_kwargs(index), open=False
     )
     await pool.open()
     try:

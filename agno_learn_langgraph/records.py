@@ -62,8 +62,11 @@ _PUNCT = re.compile(r"[^\w\s]")
 
 def normalize_text(text: str) -> str:
     """Case-, accent-, punctuation- and whitespace-insensitive form used to spot duplicates."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    if text.isascii():  # nothing to fold: skip the (slow) Unicode decomposition
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", text)
+        folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
     return _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
 
 

@@ -306,3 +306,17 @@ def test_describe_url(url: str, expected: str) -> None:
 def test_describe_url_rejects_unknown() -> None:
     with pytest.raises(ValueError, match="Unrecognised"):
         describe_url("ftp://x")
+
+
+@pytest.mark.pgvector
+def test_vector_store_connections_search_more_hnsw_candidates(
+    pgvector_url: str, vector_index: Any
+) -> None:
+    """pgvector's default ef_search (40) loses recall at 100k items; open_store raises it."""
+    from agno_learn_langgraph.backends import HNSW_EF_SEARCH
+
+    with open_store(pgvector_url, index=vector_index) as backend:
+        pool = backend.store.conn  # type: ignore[attr-defined]
+        with pool.connection() as conn:
+            row = conn.execute("SHOW hnsw.ef_search").fetchone()
+    assert int(next(iter(row.values()))) == HNSW_EF_SEARCH

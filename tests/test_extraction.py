@@ -481,6 +481,8 @@ async def test_sync_and_async_paths_store_the_same_records() -> None:
         volatile = {"created_at", "updated_at", "written_at", "id", "provenance", "facts"}
         rows = []
         for ns in store.list_namespaces():
+            if ns == ("learning", "versions"):  # random stamps, bookkeeping only
+                continue
             for item in store.search(ns, limit=100):
                 value = {k: v for k, v in item.value.items() if k not in volatile}
                 value["n_facts"] = len(item.value.get("facts", []))

@@ -158,7 +158,7 @@ def normalise(value: Any) -> Any:
 
 def stored(backend: Backend) -> list[str]:
     items = backend.store.search(("learning",), limit=10_000)
-    keep = [it for it in items if it.namespace[1] not in {"cursors", "reviews"}]
+    keep = [it for it in items if it.namespace[1] not in {"cursors", "reviews", "versions"}]
     return sorted(
         json.dumps([it.namespace[:2], normalise(it.value)], sort_keys=True) for it in keep
     )
@@ -166,7 +166,7 @@ def stored(backend: Backend) -> list[str]:
 
 async def astored(backend: Backend) -> list[str]:
     items = await backend.store.asearch(("learning",), limit=10_000)
-    keep = [it for it in items if it.namespace[1] not in {"cursors", "reviews"}]
+    keep = [it for it in items if it.namespace[1] not in {"cursors", "reviews", "versions"}]
     return sorted(
         json.dumps([it.namespace[:2], normalise(it.value)], sort_keys=True) for it in keep
     )

@@ -23,11 +23,12 @@ where ``*<ns>`` is ``("global",)``, ``("user", <user>)`` or ``("ns", <custom nam
 from __future__ import annotations
 
 import asyncio
-import math
-import re
+import json
 import threading
+import time
+import uuid
 import weakref
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
     Callable,
@@ -35,16 +36,17 @@ from collections.abc import (
     Hashable,
     Iterable,
     Iterator,
-    Sequence,
 )
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, SearchItem, SearchOp
 
 from agno_learn_langgraph.errors import MissingScopeError
-from agno_learn_langgraph.records import normalize_text
 from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.lexical import LexicalIndex, lexical_rank, tokenize
 
 __all__ = [
     "ROOT",
@@ -63,8 +65,10 @@ __all__ = [
     "lexical_rank",
     "namespace_scope",
     "put",
+    "ranked_namespace",
     "run_plan",
     "search_all",
+    "search_text",
     "tokenize",
     "write_lock",
 ]
@@ -78,24 +82,36 @@ SCAN_LIMIT = 10_000
 """Most items a lexical (index-less) search reads from one namespace."""
 
 
+_CURRENT_STORE: ContextVar[BaseStore | None] = ContextVar("agno_learn_store", default=None)
+
+
 def run_plan(store: BaseStore, plan: Plan[T]) -> T:
-    """Execute ``plan`` against ``store`` with ``store.batch`` (one call per step)."""
+    """Execute ``plan`` against ``store`` with ``store.batch`` (one call per step).
+
+    Writes to ranked namespaces also bump their version stamp (see :func:`ranked_namespace`).
+    """
+    token = _CURRENT_STORE.set(store)
     try:
         ops = next(plan)
         while True:
-            ops = plan.send(store.batch(ops) if ops else [])
+            ops = plan.send(store.batch(_stamped(ops))[: len(ops)] if ops else [])
     except StopIteration as done:
         return done.value
+    finally:
+        _CURRENT_STORE.reset(token)
 
 
 async def arun_plan(store: BaseStore, plan: Plan[T]) -> T:
     """Execute ``plan`` against ``store`` with ``await store.abatch`` (one call per step)."""
+    token = _CURRENT_STORE.set(store)
     try:
         ops = next(plan)
         while True:
-            ops = plan.send(await store.abatch(ops) if ops else [])
+            ops = plan.send((await store.abatch(_stamped(ops)))[: len(ops)] if ops else [])
     except StopIteration as done:
         return done.value
+    finally:
+        _CURRENT_STORE.reset(token)
 
 
 def encode_label(value: str) -> str:
@@ -152,145 +168,6 @@ def search_all(
 ) -> SearchOp:
     """A ``SearchOp`` that lists (or, with ``query`` on an indexed store, ranks) a namespace."""
     return SearchOp(namespace, filter=filter, limit=limit, offset=0, query=query)
-
-
-# -- lexical ranking (used when the store has no vector index) ------------------------------------
-
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "us",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "about",
-        "also",
-        "just",
-        "like",
-        "please",
-        "tell",
-        "know",
-        "want",
-        "need",
-    ]
-)
-_TOKEN = re.compile(r"\w+")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercase, accent-folded word tokens without stopwords, with simple plural stripping.
-
-    >>> tokenize("The companies' APIs are rate-limited")
-    ['companie', 'api', 'rate', 'limited']
-    """
-    out = []
-    for token in _TOKEN.findall(normalize_text(text)):
-        if token in _STOPWORDS or len(token) < 2:
-            continue
-        if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]
-        out.append(token)
-    return out
-
-
-def lexical_rank(
-    query: str,
-    items: Sequence[T],
-    text_of: Callable[[T], str],
-    *,
-    limit: int,
-    keep_unmatched: bool = False,
-) -> list[T]:
-    """Rank ``items`` by BM25 relevance to ``query``; ties keep the input order (newest first).
-
-    Args:
-        keep_unmatched: fill up to ``limit`` with items that share no term with the query
-            (in input order); otherwise only matching items are returned.
-    """
-    terms = set(tokenize(query))
-    if not terms:
-        return list(items[:limit]) if keep_unmatched else []
-    docs = [Counter(tokenize(text_of(item))) for item in items]
-    n = len(docs)
-    avg_len = (sum(sum(d.values()) for d in docs) / n) if n else 0.0
-    df = Counter(t for d in docs for t in terms if t in d)
-    scored: list[tuple[float, int]] = []
-    for i, doc in enumerate(docs):
-        length = sum(doc.values()) or 1
-        score = 0.0
-        for t in terms:
-            tf = doc.get(t, 0)
-            if tf:
-                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
-                score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / (avg_len or 1)))
-        scored.append((score, i))
-    ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
-    picked = [items[i] for _, i in ranked[:limit]]
-    if keep_unmatched and len(picked) < limit:
-        chosen = {i for _, i in ranked[:limit]}
-        picked += [it for i, it in enumerate(items) if i not in chosen][: limit - len(picked)]
-    return picked
 
 
 def newest_first(items: Iterable[Item]) -> list[Item]:
@@ -398,3 +275,115 @@ async def async_write_lock(*keys: Hashable) -> AsyncIterator[None]:
     finally:
         for i in reversed(stripes):
             locks[i].release()
+
+
+# -- ranked namespaces: an in-process BM25 index per namespace, reused while its stamp holds ---
+# Every write a plan makes to a ranked namespace (memories, learned knowledge, entities, decisions)
+# also writes a fresh version stamp to ("learning", "versions"). A reader fetches the stamp (one
+# small GetOp, batched with the turn's other reads) and reuses its index while the stamp is the
+# same, so a turn neither re-reads nor re-tokenizes the namespace; any process's write changes the
+# stamp. Writes that bypass the plans are picked up after CACHE_TTL_S at the latest.
+
+VERSIONS_NAMESPACE: tuple[str, ...] = (ROOT, "versions")
+RANKED_STORES = frozenset({"user_memory", "learned_knowledge", "entity_memory", "decision_log"})
+INDEX_SCAN_LIMIT = 100_000
+"""Most items one ranked namespace index holds (the newest)."""
+CACHE_MAX_ITEMS = 250_000
+"""Most items all cached indexes of a process hold together (least recently used go first)."""
+CACHE_TTL_S = 60.0
+
+
+def _version_key(namespace: tuple[str, ...]) -> str:
+    return "/".join(namespace)
+
+
+def _stamped(ops: list[Op]) -> list[Op]:
+    touched = {
+        op.namespace
+        for op in ops
+        if isinstance(op, PutOp)
+        and len(op.namespace) > 2
+        and op.namespace[1] in RANKED_STORES
+        and op.namespace[0] == ROOT
+    }
+    if not touched:
+        return ops
+    stamps = [
+        PutOp(VERSIONS_NAMESPACE, _version_key(ns), {"v": uuid.uuid4().hex}, index=False)
+        for ns in sorted(touched)
+    ]
+    return [*ops, *stamps]
+
+
+@dataclass
+class _Cached:
+    version: str | None
+    built_at: float
+    index: LexicalIndex[dict[str, Any]]
+
+
+class _IndexCache:
+    """Per-store LRU of namespace indexes, bounded by their total number of items."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self._entries: weakref.WeakKeyDictionary[BaseStore, OrderedDict[Hashable, _Cached]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, store: BaseStore, key: Hashable, version: str | None) -> _Cached | None:
+        with self._lock:
+            entries = self._entries.get(store)
+            hit = entries.get(key) if entries is not None else None
+            if hit is None or entries is None:
+                return None
+            if hit.version != version or time.monotonic() - hit.built_at > CACHE_TTL_S:
+                del entries[key]
+                return None
+            entries.move_to_end(key)
+            return hit
+
+    def put(self, store: BaseStore, key: Hashable, entry: _Cached) -> None:
+        with self._lock:
+            entries = self._entries.setdefault(store, OrderedDict())
+            entries[key] = entry
+            entries.move_to_end(key)
+            total = sum(len(e.index) for es in self._entries.values() for e in es.values())
+            for es in list(self._entries.values()):
+                while es and total > self.max_items:
+                    _, dropped = es.popitem(last=False)
+                    total -= len(dropped.index)
+
+
+_CACHE = _IndexCache(CACHE_MAX_ITEMS)
+
+
+def search_text(value: dict[str, Any]) -> str:
+    """The text a stored record is ranked by (written by :func:`put` as ``search_text``)."""
+    return str(value.get("search_text") or "")
+
+
+def ranked_namespace(
+    namespace: tuple[str, ...],
+    text_of: Callable[[dict[str, Any]], str] = search_text,
+    *,
+    filter: dict[str, Any] | None = None,
+) -> Plan[LexicalIndex[dict[str, Any]]]:
+    """A BM25 index over a namespace's item values (newest first), cached while unchanged.
+
+    One round trip (the version stamp) when the cached index is current; two otherwise.
+    """
+    store = _CURRENT_STORE.get()
+    key = (namespace, json.dumps(filter, sort_keys=True), text_of)
+    (stamp,) = yield [GetOp(VERSIONS_NAMESPACE, _version_key(namespace))]
+    version = stamp.value.get("v") if isinstance(stamp, Item) else None
+    cached = _CACHE.get(store, key, version) if store is not None else None
+    if cached is not None:
+        return cached.index
+    (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
+    values = [it.value for it in newest_first(as_items(items))]
+    index = LexicalIndex(values, text_of)
+    if store is not None:
+        _CACHE.put(store, key, _Cached(version, time.monotonic(), index))
+    return index

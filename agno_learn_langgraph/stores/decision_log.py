@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import timedelta
+from typing import Any
 
 from langgraph.store.base import GetOp
 
@@ -12,11 +14,9 @@ from agno_learn_langgraph.stores.base import (
     ROOT,
     Plan,
     as_item,
-    as_items,
     encode_label,
-    lexical_rank,
     put,
-    search_all,
+    ranked_namespace,
 )
 
 __all__ = [
@@ -115,9 +115,9 @@ def recent_decisions(agent_id: str, *, limit: int) -> Plan[list[Decision]]:
     """The agent's newest decisions (by creation time, whatever order the backend lists in)."""
     if limit <= 0:
         return []
-    (items,) = yield [search_all(decision_namespace(agent_id))]
-    decisions = [Decision.model_validate(it.value) for it in as_items(items)]
-    return sorted(decisions, key=lambda d: d.created_ts, reverse=True)[:limit]
+    index = yield from ranked_namespace(decision_namespace(agent_id))
+    newest = heapq.nlargest(limit, index.items, key=lambda v: v.get("created_ts") or 0.0)
+    return [Decision.model_validate(value) for value in newest]
 
 
 def search_decisions(
@@ -133,16 +133,21 @@ def search_decisions(
     Raises:
         LearningInputError: ``days`` is negative.
     """
-    filt: dict[str, object] = {}
-    if decision_type_key(decision_type):
-        filt["decision_type"] = decision_type_key(decision_type)
-    if days is not None:
-        if days < 0:
-            raise LearningInputError(f"days must be 0 or more, got {days!r}.")
-        filt["created_ts"] = {"$gte": (utcnow() - timedelta(days=days)).timestamp()}
-    (items,) = yield [search_all(decision_namespace(agent_id), filter=filt or None)]
-    decisions = [Decision.model_validate(it.value) for it in as_items(items)]
-    decisions.sort(key=lambda d: d.created_ts, reverse=True)
+    if days is not None and days < 0:
+        raise LearningInputError(f"days must be 0 or more, got {days!r}.")
+    kind = decision_type_key(decision_type)
+    since = (utcnow() - timedelta(days=days)).timestamp() if days is not None else None
+
+    def wanted(value: dict[str, Any]) -> bool:
+        if kind and value.get("decision_type") != kind:
+            return False
+        return since is None or (value.get("created_ts") or 0.0) >= since
+
+    index = yield from ranked_namespace(decision_namespace(agent_id))
     if query and query.strip():
-        return lexical_rank(query, decisions, decision_text, limit=limit)
-    return decisions[:limit]
+        found = [v for v in index.rank(query, limit=len(index)) if wanted(v)][:limit]
+    else:
+        found = heapq.nlargest(
+            limit, filter(wanted, index.items), key=lambda v: v.get("created_ts") or 0.0
+        )
+    return [Decision.model_validate(value) for value in found]

@@ -30,10 +30,9 @@ from agno_learn_langgraph.stores.base import (
     Plan,
     as_item,
     as_items,
-    lexical_rank,
     namespace_scope,
-    newest_first,
     put,
+    ranked_namespace,
     search_all,
 )
 
@@ -356,8 +355,8 @@ def list_entities(
     limit: int = 50,
 ) -> Plan[list[Entity]]:
     """Approved entities, newest first, optionally of one type."""
-    (items,) = yield [search_all(namespaces[0], filter=_filter(entity_type))]
-    return [Entity.model_validate(it.value) for it in newest_first(as_items(items))][:limit]
+    index = yield from ranked_namespace(namespaces[0], filter=_filter(entity_type))
+    return [Entity.model_validate(value) for value in index.items[:limit]]
 
 
 def _named_in(text: str, entity: Entity) -> bool:
@@ -381,12 +380,16 @@ def search_entities(
 
     Exact name/alias matches come first; without a query, the newest entities.
     """
-    entities = yield from list_entities(namespaces, entity_type=entity_type, limit=10_000)
+    index = yield from ranked_namespace(namespaces[0], filter=_filter(entity_type))
     if not (query and query.strip()):
-        return entities[:limit]
+        return [Entity.model_validate(value) for value in index.items[:limit]]
+    # an entity named in the query shares its terms, so it is among the lexical candidates
+    candidates = [
+        Entity.model_validate(value) for value in index.rank(query, limit=max(limit * 10, 50))
+    ]
     exact = [
         e
-        for e in entities
+        for e in candidates
         if _named_in(query, e) or normalize_text(query) in {normalize_text(a) for a in e.aliases}
     ]
     if indexed:
@@ -395,7 +398,7 @@ def search_entities(
         ]
         ranked = [Entity.model_validate(it.value) for it in as_items(hits)]
     else:
-        ranked = lexical_rank(query, entities, entity_text, limit=limit)
+        ranked = candidates[:limit]
     unique: dict[str, Entity] = {}
     for e in [*exact, *ranked]:
         unique.setdefault(e.key, e)

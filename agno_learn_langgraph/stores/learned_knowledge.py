@@ -14,10 +14,9 @@ from agno_learn_langgraph.stores.base import (
     Plan,
     as_item,
     as_items,
-    lexical_rank,
     namespace_scope,
-    newest_first,
     put,
+    ranked_namespace,
     search_all,
 )
 
@@ -115,8 +114,6 @@ def search_learnings(
     if indexed and query.strip():
         (hits,) = yield [search_all(namespace, filter=APPROVED, query=query, limit=limit)]
         return [LearnedKnowledge.model_validate(it.value) for it in as_items(hits)]
-    (items,) = yield [search_all(namespace, filter=APPROVED)]
-    learnings = [LearnedKnowledge.model_validate(it.value) for it in newest_first(as_items(items))]
-    if not query.strip():
-        return learnings[:limit]
-    return lexical_rank(query, learnings, knowledge_text, limit=limit)
+    index = yield from ranked_namespace(namespace, filter=APPROVED)
+    found = index.rank(query, limit=limit) if query.strip() else index.items[:limit]
+    return [LearnedKnowledge.model_validate(value) for value in found]

@@ -13,9 +13,9 @@ from agno_learn_langgraph.stores.base import (
     as_item,
     as_items,
     encode_label,
-    lexical_rank,
     newest_first,
     put,
+    ranked_namespace,
     search_all,
 )
 
@@ -56,21 +56,18 @@ def list_memories(user_id: str, *, limit: int = SCAN_LIMIT) -> Plan[list[Memory]
 def relevant_memories(user_id: str, query: str, *, limit: int, indexed: bool) -> Plan[list[Memory]]:
     """Up to ``limit`` approved memories, most relevant to ``query`` first, then the newest.
 
-    With a vector index the store ranks semantically; without one, BM25 over the user's memories.
+    With a vector index the store ranks semantically; without one, BM25 over the user's memories
+    (an index cached in-process while the namespace is unchanged; see ``ranked_namespace``).
     """
     ns = memory_namespace(user_id)
     if limit <= 0:
         return []
     if indexed and query.strip():
-        (hits, recent) = yield [
-            search_all(ns, filter=APPROVED, query=query, limit=limit),
-            search_all(ns, filter=APPROVED, limit=limit),
-        ]
-        seen = {it.key for it in as_items(hits)}
-        items = as_items(hits) + [it for it in as_items(recent) if it.key not in seen]
-        return [Memory.model_validate(it.value) for it in items[:limit]]
-    memories = yield from list_memories(user_id)
-    return lexical_rank(query, memories, lambda m: m.text, limit=limit, keep_unmatched=True)
+        (hits,) = yield [search_all(ns, filter=APPROVED, query=query, limit=limit)]
+        return [Memory.model_validate(it.value) for it in as_items(hits)]
+    index = yield from ranked_namespace(ns, filter=APPROVED)
+    ranked = index.rank(query, limit=limit, keep_unmatched=True)
+    return [Memory.model_validate(value) for value in ranked]
 
 
 def add_memory(user_id: str, text: str, provenance: Provenance) -> Plan[tuple[Memory, bool]]:

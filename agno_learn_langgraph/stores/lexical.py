@@ -1,0 +1,184 @@
+"""Lexical (BM25) ranking, for stores without a vector index. Pure: no store, no clock.
+
+A :class:`LexicalIndex` tokenizes its documents once and keeps postings, so ranking a query costs
+time proportional to the documents that share a term with it, not to the namespace size.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from agno_learn_langgraph.records import normalize_text
+
+__all__ = ["LexicalIndex", "lexical_rank", "tokenize"]
+
+T = TypeVar("T")
+
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "about",
+        "also",
+        "just",
+        "like",
+        "please",
+        "tell",
+        "know",
+        "want",
+        "need",
+    ]
+)
+_TOKEN = re.compile(r"\w+")
+_K1, _B = 1.2, 0.75
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase, accent-folded word tokens without stopwords, with simple plural stripping.
+
+    >>> tokenize("The companies' APIs are rate-limited")
+    ['companie', 'api', 'rate', 'limited']
+    """
+    out = []
+    for token in _TOKEN.findall(normalize_text(text)):
+        if token in _STOPWORDS or len(token) < 2:
+            continue
+        if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+            token = token[:-1]
+        out.append(token)
+    return out
+
+
+class LexicalIndex(Generic[T]):
+    """BM25 over ``items`` (in their given order, which breaks ties), built once.
+
+    >>> index = LexicalIndex(["likes green tea", "works at Stripe"], text_of=str)
+    >>> index.rank("tea?", limit=5)
+    ['likes green tea']
+    """
+
+    def __init__(self, items: Sequence[T], text_of: Callable[[T], str]) -> None:
+        self.items = list(items)
+        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self._lengths: list[int] = []
+        for i, item in enumerate(self.items):
+            counts = Counter(tokenize(text_of(item)))
+            self._lengths.append(sum(counts.values()) or 1)
+            for term, tf in counts.items():
+                self._postings[term].append((i, tf))
+        self._avg = (sum(self._lengths) / len(self._lengths)) if self._lengths else 1.0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[T]:
+        """Up to ``limit`` items, best match first.
+
+        Args:
+            keep_unmatched: fill up to ``limit`` with non-matching items in their given order.
+        """
+        n = len(self.items)
+        scores: dict[int, float] = defaultdict(float)
+        for term in set(tokenize(query)):
+            postings = self._postings.get(term)
+            if not postings:
+                continue
+            idf = math.log(1 + (n - len(postings) + 0.5) / (len(postings) + 0.5))
+            for i, tf in postings:
+                norm = _K1 * (1 - _B + _B * self._lengths[i] / self._avg)
+                scores[i] += idf * tf * (_K1 + 1) / (tf + norm)
+        best = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
+        picked = [self.items[i] for i in best]
+        if keep_unmatched and len(picked) < limit:
+            chosen = set(best)
+            for i, item in enumerate(self.items):
+                if len(picked) >= limit:
+                    break
+                if i not in chosen:
+                    picked.append(item)
+        return picked
+
+
+def lexical_rank(
+    query: str,
+    items: Sequence[T],
+    text_of: Callable[[T], str],
+    *,
+    limit: int,
+    keep_unmatched: bool = False,
+) -> list[T]:
+    """Rank ``items`` by BM25 relevance to ``query``; ties keep the input order (newest first).
+
+    Args:
+        keep_unmatched: fill up to ``limit`` with items that share no term with the query
+            (in input order); otherwise only matching items are returned.
+    """
+    return LexicalIndex(items, text_of).rank(query, limit=limit, keep_unmatched=keep_unmatched)
