@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from agno_learn_langgraph.backends import backend_kind, describe_url, open_store
 from agno_learn_langgraph.errors import LearningInputError, StoreUnavailableError
 from agno_learn_langgraph.records import utcnow
-from agno_learn_langgraph.stores.base import ROOT, decode_label, encode_label, lexical_rank
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    decode_label,
+    delete_items,
+    encode_label,
+    lexical_rank,
+    run_plan,
+)
 from agno_learn_langgraph.stores.entity_memory import entity_key
 
 if TYPE_CHECKING:
@@ -682,8 +689,8 @@ def cmd_forget_user(args: argparse.Namespace, store: BaseStore) -> int:
             EXIT_NOT_FOUND,
         )
     _confirm(args, counts)
-    for ns, key in [(r.namespace, r.key) for r in rows] + [(a.namespace, a.key) for a in aliases]:
-        store.delete(ns, key)
+    doomed = [(r.namespace, r.key) for r in rows] + [(a.namespace, a.key) for a in aliases]
+    run_plan(store, delete_items(doomed))  # through a plan: readers' cached indexes see it
     threads = sorted({r.thread_id for r in rows if r.kind == "session" and r.thread_id})
     if args.json:
         print_json({"user": args.user, "deleted": dict(counts), "threads": threads})

@@ -367,6 +367,23 @@ def test_forget_user_deletes_only_that_user(
     assert code == 1 and "Nothing is stored about user" in err
 
 
+def test_forget_user_is_seen_by_a_running_agent_at_once(
+    capsys: pytest.CaptureFixture[str], seeded: Seeded
+) -> None:
+    """An agent process that already recalled the user's memories must not keep serving them."""
+    from agno_learn_langgraph import LearningMachine
+    from agno_learn_langgraph.recall import recall
+
+    machine = LearningMachine(user_memory=True)
+    scope = Scope(user_id=seeded.alice, thread_id="t1")
+    with open_store(seeded.url) as agent:  # a long-lived store object, like a running graph's
+        assert [m.text for m in recall(machine, agent.store, scope, "tea").memories] == [
+            "Prefers green tea"
+        ]
+        run_json(capsys, "forget-user", seeded.alice, "--store", seeded.url, "--yes")
+        assert not recall(machine, agent.store, scope, "tea").memories
+
+
 def test_forget_user_asks_on_a_terminal(
     capsys: pytest.CaptureFixture[str], seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "async_write_lock",
     "data_key",
     "decode_label",
+    "delete_items",
     "encode_label",
     "gather_plans",
     "get_one",
@@ -151,6 +152,14 @@ def put(
     if search_text is None:
         return PutOp(namespace, key, value, index=False)
     return PutOp(namespace, key, {**value, "search_text": search_text}, index=["search_text"])
+
+
+def delete_items(items: Iterable[tuple[tuple[str, ...], str]]) -> Plan[int]:
+    """Delete ``(namespace, key)`` pairs in one batch (bumping ranked namespaces' stamps)."""
+    ops: list[Op] = [PutOp(ns, key, None) for ns, key in items]
+    if ops:
+        yield ops
+    return len(ops)
 
 
 def get_one(namespace: tuple[str, ...], key: str) -> Plan[Item | None]:
