@@ -291,7 +291,12 @@ def _open_postgres(url: str, index: IndexConfig | None, max_pool_size: int) -> I
 
     _probe_postgres(url, index)
     pool: ConnectionPool[Any] = ConnectionPool(
-        url, min_size=1, max_size=max_pool_size, kwargs=_pg_conn_kwargs(index), open=True
+        url,
+        min_size=1,
+        max_size=max_pool_size,
+        kwargs=_pg_conn_kwargs(index),
+        check=ConnectionPool.check_connection,  # a server restart leaves dead idle connections
+        open=True,
     )
     try:
         store = PostgresStore(pool, index=cast(Any, index))
@@ -379,7 +384,12 @@ async def _aopen_postgres(
 
     await _aprobe_postgres(url, index)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        url, min_size=1, max_size=max_pool_size, kwargs=_pg_conn_kwargs(index), open=False
+        url,
+        min_size=1,
+        max_size=max_pool_size,
+        kwargs=_pg_conn_kwargs(index),
+        check=AsyncConnectionPool.check_connection,
+        open=False,
     )
     await pool.open()
     try:
