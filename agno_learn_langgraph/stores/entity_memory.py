@@ -359,8 +359,8 @@ def list_entities(
     return [Entity.model_validate(value) for value in index.items[:limit]]
 
 
-def _named_in(text: str, entity: Entity) -> bool:
-    haystack = f" {normalize_text(text)} "
+def _named_in(normalized: str, entity: Entity) -> bool:
+    haystack = f" {normalized} "
     return any(
         f" {n} " in haystack
         for n in (normalize_text(x) for x in [entity.name, *entity.aliases])
@@ -387,10 +387,11 @@ def search_entities(
     candidates = [
         Entity.model_validate(value) for value in index.rank(query, limit=max(limit * 10, 50))
     ]
+    normalized = normalize_text(query)  # once: a long message is not re-normalized per candidate
     exact = [
         e
         for e in candidates
-        if _named_in(query, e) or normalize_text(query) in {normalize_text(a) for a in e.aliases}
+        if _named_in(normalized, e) or normalized in {normalize_text(a) for a in e.aliases}
     ]
     if indexed:
         (hits,) = yield [
