@@ -44,11 +44,12 @@ from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, SearchItem, SearchOp
 
-from agno_learn_langgraph.errors import MissingScopeError
+from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.lexical import LexicalIndex, lexical_rank, tokenize
 
 __all__ = [
+    "MAX_TEXT_CHARS",
     "ROOT",
     "SCAN_LIMIT",
     "Plan",
@@ -56,6 +57,7 @@ __all__ = [
     "as_item",
     "as_items",
     "async_write_lock",
+    "check_storable",
     "data_key",
     "decode_label",
     "delete_items",
@@ -145,10 +147,47 @@ def has_vector_index(store: BaseStore) -> bool:
     return bool(getattr(store, "index_config", None))
 
 
+MAX_TEXT_CHARS = 20_000
+"""Longest text one field of a stored record may hold: a learning is a statement, not a document."""
+
+
+def check_storable(value: Any, field: str = "value") -> None:
+    """Refuse a text no store should keep: over :data:`MAX_TEXT_CHARS`.
+
+    >>> check_storable({"text": "x" * 20_001})
+    Traceback (most recent call last):
+    ...
+    agno_learn_langgraph.errors.LearningInputError: The text is 20,001 characters long; ...
+
+    Raises:
+        LearningInputError: naming the field, the limit and the fix.
+    """
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise LearningInputError(
+                f"The {field} is {len(value):,} characters long; the limit is "
+                f"{MAX_TEXT_CHARS:,} per stored text (MAX_TEXT_CHARS). Store a short statement "
+                "or a summary instead."
+            )
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            check_storable(v, str(k) if field == "value" else f"{field}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_storable(v, f"{field}[{i}]")
+
+
 def put(
     namespace: tuple[str, ...], key: str, value: dict[str, Any], *, search_text: str | None = None
 ) -> PutOp:
-    """A ``PutOp``; with ``search_text`` the item is embedded (when the store has an index)."""
+    """A ``PutOp``; with ``search_text`` the item is embedded (when the store has an index).
+
+    Raises:
+        LearningInputError: a text of ``value`` or ``key`` cannot be stored (see
+            :func:`check_storable`); nothing of the batch is written.
+    """
+    check_storable(value)
+    check_storable(key, "key")
     if search_text is None:
         return PutOp(namespace, key, value, index=False)
     return PutOp(namespace, key, {**value, "search_text": search_text}, index=["search_text"])
