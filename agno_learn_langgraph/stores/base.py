@@ -66,6 +66,7 @@ __all__ = [
     "get_one",
     "has_vector_index",
     "lexical_rank",
+    "lookup_key",
     "namespace_scope",
     "put",
     "ranked_namespace",
@@ -152,7 +153,7 @@ MAX_TEXT_CHARS = 20_000
 
 
 def check_storable(value: Any, field: str = "value") -> None:
-    """Refuse a text no store should keep: over :data:`MAX_TEXT_CHARS`.
+    """Refuse a text no store should keep: over :data:`MAX_TEXT_CHARS`, or holding a NUL.
 
     >>> check_storable({"text": "x" * 20_001})
     Traceback (most recent call last):
@@ -169,6 +170,8 @@ def check_storable(value: Any, field: str = "value") -> None:
                 f"{MAX_TEXT_CHARS:,} per stored text (MAX_TEXT_CHARS). Store a short statement "
                 "or a summary instead."
             )
+        if "\x00" in value:  # PostgreSQL cannot store it: refused on every backend alike
+            raise LearningInputError(f"The {field} contains a NUL character (\\x00); remove it.")
     elif isinstance(value, dict):
         for k, v in value.items():
             check_storable(v, str(k) if field == "value" else f"{field}.{k}")
@@ -199,6 +202,16 @@ def delete_items(items: Iterable[tuple[tuple[str, ...], str]]) -> Plan[int]:
     if ops:
         yield ops
     return len(ops)
+
+
+def lookup_key(value: object) -> str:
+    """The key to look up a caller-supplied id with: a NUL (which PostgreSQL refuses in a query)
+    becomes U+FFFD, so the id matches nothing on every backend instead of failing the query.
+
+    >>> lookup_key("mem_\\x00")
+    'mem_\ufffd'
+    """
+    return str(value).replace("\x00", "\ufffd")
 
 
 def get_one(namespace: tuple[str, ...], key: str) -> Plan[Item | None]:

@@ -15,6 +15,7 @@ from agno_learn_langgraph.stores.base import (
     Plan,
     as_item,
     encode_label,
+    lookup_key,
     put,
     ranked_namespace,
 )
@@ -90,7 +91,7 @@ def record_outcome(
     if not (outcome or "").strip():
         raise LearningInputError("The outcome is empty; describe what happened.")
     ns = decision_namespace(agent_id)
-    (item,) = yield [GetOp(ns, str(decision_id))]
+    (item,) = yield [GetOp(ns, lookup_key(decision_id))]
     found = as_item(item)
     if found is None:
         raise LearningInputError(

@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.store.base import GetOp
 
 from agno_learn_langgraph.records import Proposal, Status
-from agno_learn_langgraph.stores.base import ROOT, SCAN_LIMIT, Plan, put, search_all
+from agno_learn_langgraph.stores.base import ROOT, SCAN_LIMIT, Plan, lookup_key, put, search_all
 
 __all__ = [
     "PER_USER_STORES",
@@ -51,7 +51,7 @@ def list_proposals(
 
 def get_proposal(proposal_id: str) -> Plan[Proposal | None]:
     """One proposal by id."""
-    (item,) = yield [GetOp(PROPOSALS_NAMESPACE, str(proposal_id))]
+    (item,) = yield [GetOp(PROPOSALS_NAMESPACE, lookup_key(proposal_id))]
     return Proposal.model_validate(item.value) if item else None  # type: ignore[union-attr]
 
 

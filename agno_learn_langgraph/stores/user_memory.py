@@ -13,6 +13,7 @@ from agno_learn_langgraph.stores.base import (
     as_item,
     as_items,
     encode_label,
+    lookup_key,
     newest_first,
     put,
     ranked_namespace,
@@ -84,7 +85,7 @@ def add_memory(user_id: str, text: str, provenance: Provenance) -> Plan[tuple[Me
 
 
 def _get(user_id: str, memory_id: str) -> Plan[Memory]:
-    (result,) = yield [GetOp(memory_namespace(user_id), str(memory_id))]
+    (result,) = yield [GetOp(memory_namespace(user_id), lookup_key(memory_id))]
     item = as_item(result)
     if item is None:
         raise LearningInputError(
