@@ -33,7 +33,22 @@ class StoreUnavailableError(LearningError, RuntimeError):
 
 
 class LearningInputError(LearningError, ValueError):
-    """Input the model (or a reviewer) can fix: an unknown id, an empty text, a bad field."""
+    """Input the model (or a reviewer) can fix: an unknown id, an empty text, a bad field.
+
+    The message goes back to the model, so one that quotes a huge argument is cut in the middle
+    (keeping its start and the fix at its end):
+
+    >>> len(str(LearningInputError(f"No entity named {'x' * 10**6!r}; create it.")))
+    2003
+    """
+
+    MAX_MESSAGE_CHARS = 2000
+
+    def __init__(self, message: str = "") -> None:
+        half = self.MAX_MESSAGE_CHARS // 2
+        if len(message) > self.MAX_MESSAGE_CHARS:
+            message = f"{message[:half]} … {message[-half:]}"
+        super().__init__(message)
 
 
 class InvalidReviewError(LearningInputError):
