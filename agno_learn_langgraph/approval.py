@@ -60,7 +60,15 @@ from agno_learn_langgraph.runtime import current_run, require_store
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope, resolve_scope
 from agno_learn_langgraph.stores import entity_memory, learned_knowledge, user_memory, user_profile
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import ROOT, Plan, arun_plan, as_item, encode_label, run_plan
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    Plan,
+    arun_plan,
+    as_item,
+    check_storable,
+    encode_label,
+    run_plan,
+)
 
 __all__ = [
     "ALLOWED_DECISIONS",
@@ -149,7 +157,7 @@ def normalize_content(
 
     Raises:
         LearningInputError: not a proposable store, an unknown or missing field, an empty value,
-            or a profile field/value the profile schema refuses.
+            a profile field/value the profile schema refuses, or a text that cannot be stored.
     """
     if store not in _FIELDS:
         raise LearningInputError(
@@ -191,6 +199,7 @@ def normalize_content(
                 f"Invalid value {out['value']!r} for profile field {out['field']!r}: "
                 f"{exc.errors()[0]['msg']}."
             ) from None
+    check_storable(out)  # refused here, so a resume is rejected before anything is applied
     return out
 
 
