@@ -231,3 +231,46 @@ def test_tool_errors_about_huge_arguments_stay_short() -> None:
         reply = replies[str(call["id"])]
         assert reply.status == "error", reply
         assert len(str(reply.content)) < PROMPT_BUDGET, (call["name"], len(str(reply.content)))
+
+
+def test_a_one_megabyte_edit_in_a_resume_is_refused_before_anything_is_applied() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+    from pydantic import ValidationError
+
+    from agno_learn_langgraph.approval import create_approval_node, create_propose_tools
+
+    machine = LearningMachine(learned_knowledge=LearningMode.PROPOSE)
+    tools = create_propose_tools(machine)
+    proposal = tool_call(
+        "propose_learning", {"learning": "Retry 429", "title": "Rate limits", "rationale": "r"}
+    )
+    bound = ScriptedChatModel([ai_tool_calls(proposal), "Done."]).bind_tools(tools)
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [bound.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode(tools))
+    builder.add_node("review", create_approval_node(machine))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges(
+        "agent", lambda s: "tools" if s["messages"][-1].tool_calls else "__end__"
+    )
+    builder.add_edge("tools", "review")
+    builder.add_edge("review", "agent")
+    store = InMemoryStore()
+    graph: Any = builder.compile(store=store, checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t1"}}
+    out = graph.invoke({"messages": [HumanMessage("go")]}, config, context={"user_id": "ann"})
+    (pending,) = out["__interrupt__"]
+    (asked,) = pending.value["proposals"]
+    before = sorted((it.key, str(it.value)) for it in store.search(("learning",), limit=100))
+    edit = {"proposal_id": asked["id"], "type": "edit", "content": {"learning": "x" * MB}}
+    with pytest.raises(ValidationError, match="MAX_TEXT_CHARS") as raised:
+        graph.invoke(Command(resume={"decisions": [edit]}), config, context={"user_id": "ann"})
+    assert len(str(raised.value)) < PROMPT_BUDGET
+    assert graph.get_state(config).next == ("review",)
+    after = sorted((it.key, str(it.value)) for it in store.search(("learning",), limit=100))
+    assert after == before
