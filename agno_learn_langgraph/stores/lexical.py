@@ -1,7 +1,7 @@
 """Lexical (BM25) ranking, for stores without a vector index. Pure: no store, no clock.
 
-A :class:`LexicalIndex` tokenizes its documents once and keeps postings, so ranking a query costs
-time proportional to the documents that share a term with it, not to the namespace size.
+A :class:`LexicalIndex` tokenizes its documents once and keeps per-term postings with their BM25
+weights, so ranking a query is a few numpy additions over the documents sharing its terms.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
+
+import numpy as np
 
 from agno_learn_langgraph.records import normalize_text
 
@@ -120,6 +122,9 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex(Generic[T]):
     """BM25 over ``items`` (in their given order, which breaks ties), built once.
 
+    Each term's postings hold the documents' precomputed BM25 term weights as numpy arrays, so
+    ranking is a few vector additions and a partial sort, whatever the namespace size.
+
     >>> index = LexicalIndex(["likes green tea", "works at Stripe"], text_of=str)
     >>> index.rank("tea?", limit=5)
     ['likes green tea']
@@ -127,14 +132,23 @@ class LexicalIndex(Generic[T]):
 
     def __init__(self, items: Sequence[T], text_of: Callable[[T], str]) -> None:
         self.items = list(items)
-        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self._lengths: list[int] = []
-        for i, item in enumerate(self.items):
-            counts = Counter(tokenize(text_of(item)))
-            self._lengths.append(sum(counts.values()) or 1)
-            for term, tf in counts.items():
-                self._postings[term].append((i, tf))
-        self._avg = (sum(self._lengths) / len(self._lengths)) if self._lengths else 1.0
+        counts = [Counter(tokenize(text_of(item))) for item in self.items]
+        lengths = np.array([sum(c.values()) or 1 for c in counts], dtype=np.float64)
+        avg = float(lengths.mean()) if len(lengths) else 1.0
+        norms = _K1 * (1 - _B + _B * lengths / avg)
+        docs: dict[str, list[int]] = defaultdict(list)
+        tfs: dict[str, list[int]] = defaultdict(list)
+        for i, doc in enumerate(counts):
+            for term, tf in doc.items():
+                docs[term].append(i)
+                tfs[term].append(tf)
+        n = len(self.items)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, ids in docs.items():
+            idx = np.array(ids, dtype=np.int64)
+            freq = np.array(tfs[term], dtype=np.float64)
+            idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
+            self._postings[term] = (idx, idf * freq * (_K1 + 1) / (freq + norms[idx]))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -145,17 +159,17 @@ class LexicalIndex(Generic[T]):
         Args:
             keep_unmatched: fill up to ``limit`` with non-matching items in their given order.
         """
-        n = len(self.items)
-        scores: dict[int, float] = defaultdict(float)
+        if limit <= 0 or not self.items:
+            return []
+        scores = np.zeros(len(self.items))
         for term in set(tokenize(query)):
-            postings = self._postings.get(term)
-            if not postings:
-                continue
-            idf = math.log(1 + (n - len(postings) + 0.5) / (len(postings) + 0.5))
-            for i, tf in postings:
-                norm = _K1 * (1 - _B + _B * self._lengths[i] / self._avg)
-                scores[i] += idf * tf * (_K1 + 1) / (tf + norm)
-        best = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
+            posting = self._postings.get(term)
+            if posting is not None:
+                scores[posting[0]] += posting[1]
+        matched = np.flatnonzero(scores > 0)
+        if len(matched) > limit:
+            matched = matched[np.argpartition(-scores[matched], limit - 1)[:limit]]
+        best = sorted(matched.tolist(), key=lambda i: (-scores[i], i))
         picked = [self.items[i] for i in best]
         if keep_unmatched and len(picked) < limit:
             chosen = set(best)
