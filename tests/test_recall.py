@@ -267,3 +267,49 @@ def test_a_write_through_another_store_handle_is_seen(tmp_path: Any) -> None:
         assert memory.text not in {
             m.text for m in recall(machine, reader.store, SCOPE, "tea").memories
         }
+
+
+def test_own_writes_update_the_cached_index_without_a_rescan() -> None:
+    class Counting(InMemoryStore):
+        batches = 0
+
+        def batch(self, ops: Any) -> Any:
+            Counting.batches += 1
+            return super().batch(ops)
+
+    store = Counting()
+    machine = LearningMachine(user_memory=True)
+    for i in range(40):
+        run_plan(store, user_memory.add_memory(USER, f"Background note {i}", PROV))
+    recall(machine, store, SCOPE, "coffee")  # builds the index (stamp + scan)
+    run_plan(store, user_memory.add_memory(USER, "Drinks oat-milk coffee", PROV))
+    doomed = run_plan(store, user_memory.add_memory(USER, "Hates coffee", PROV))[0]
+    run_plan(store, user_memory.delete_memory(USER, doomed.id))
+    Counting.batches = 0
+    found = [m.text for m in recall(machine, store, SCOPE, "coffee").memories]
+    assert found[0] == "Drinks oat-milk coffee" and "Hates coffee" not in found
+    assert Counting.batches == 1  # the stamp only: no namespace scan after our own writes
+
+
+def test_write_through_respects_filters_and_survives_segment_merges() -> None:
+    from agno_learn_langgraph.records import Memory
+
+    store = InMemoryStore()
+    machine = LearningMachine(user_memory=UserMemoryConfig(max_memories_in_context=500))
+    recall(machine, store, SCOPE, "x")  # an empty, cached index
+    ns = user_memory.memory_namespace(USER)
+    pending = Memory(text="Proposed cats fact", status="proposed")
+    run_plan(store, _write(ns, pending.id, pending.model_dump(mode="json")))
+    cats = {f"Feeds the cats, item {i}" for i in range(0, 600, 50)}
+    for i in range(600):  # beyond the delta's merge threshold, then a fresh delta on top
+        text = f"Feeds the cats, item {i}" if i % 50 == 0 else f"Walks the dogs, item {i}"
+        run_plan(store, user_memory.add_memory(USER, text, PROV))
+    run_plan(store, user_memory.add_memory(USER, "Cats cats cats: adores cats", PROV))
+    ranked = [m.text for m in recall(machine, store, SCOPE, "cats").memories]
+    matching = [t for t in ranked if "cats" in t.lower()]
+    assert matching[0] == "Cats cats cats: adores cats"  # segments' scores are comparable
+    assert set(matching[1:]) == cats and "Proposed cats fact" not in ranked
+
+
+def _write(namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> Any:
+    yield [put(namespace, key, value, search_text=value["text"])]

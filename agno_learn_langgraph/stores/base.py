@@ -46,7 +46,7 @@ from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, Sear
 
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.lexical import LexicalIndex, lexical_rank, tokenize
+from agno_learn_langgraph.stores.lexical import LexicalIndex, bm25_idf, lexical_rank, tokenize
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -98,7 +98,7 @@ def run_plan(store: BaseStore, plan: Plan[T]) -> T:
     try:
         ops = next(plan)
         while True:
-            ops = plan.send(store.batch(_stamped(ops))[: len(ops)] if ops else [])
+            ops = plan.send(_batch(store, ops) if ops else [])
     except StopIteration as done:
         return done.value
     finally:
@@ -111,7 +111,7 @@ async def arun_plan(store: BaseStore, plan: Plan[T]) -> T:
     try:
         ops = next(plan)
         while True:
-            ops = plan.send((await store.abatch(_stamped(ops)))[: len(ops)] if ops else [])
+            ops = plan.send(await _abatch(store, ops) if ops else [])
     except StopIteration as done:
         return done.value
     finally:
@@ -342,8 +342,10 @@ async def async_write_lock(*keys: Hashable) -> AsyncIterator[None]:
 # Every write a plan makes to a ranked namespace (memories, learned knowledge, entities, decisions)
 # also writes a fresh version stamp to ("learning", "versions"). A reader fetches the stamp (one
 # small GetOp, batched with the turn's other reads) and reuses its index while the stamp is the
-# same, so a turn neither re-reads nor re-tokenizes the namespace; any process's write changes the
-# stamp. Writes that bypass the plans are picked up after CACHE_TTL_S at the latest.
+# same, so a turn neither re-reads nor re-tokenizes the namespace. This process's own writes
+# update its cached indexes in place (a small delta segment, merged into the base as it grows);
+# another process's write changes the stamp and the next reader rebuilds. Writes that bypass the
+# plans are picked up after CACHE_TTL_S at the latest.
 
 VERSIONS_NAMESPACE: tuple[str, ...] = (ROOT, "versions")
 RANKED_STORES = frozenset({"user_memory", "learned_knowledge", "entity_memory", "decision_log"})
@@ -351,14 +353,16 @@ INDEX_SCAN_LIMIT = 100_000
 """Most items one ranked namespace index holds (the newest)."""
 CACHE_MAX_ITEMS = 250_000
 """Most items all cached indexes of a process hold together (least recently used go first)."""
-CACHE_TTL_S = 60.0
+CACHE_TTL_S = 300.0
+_MIN_MERGE = 256
+_BULK_WRITE = 64
 
 
 def _version_key(namespace: tuple[str, ...]) -> str:
     return "/".join(namespace)
 
 
-def _stamped(ops: list[Op]) -> list[Op]:
+def _stamped(ops: list[Op]) -> tuple[list[Op], dict[tuple[str, ...], str]]:
     touched = {
         op.namespace
         for op in ops
@@ -368,19 +372,123 @@ def _stamped(ops: list[Op]) -> list[Op]:
         and op.namespace[0] == ROOT
     }
     if not touched:
-        return ops
-    stamps = [
-        PutOp(VERSIONS_NAMESPACE, _version_key(ns), {"v": uuid.uuid4().hex}, index=False)
-        for ns in sorted(touched)
+        return ops, {}
+    stamps = {ns: uuid.uuid4().hex for ns in sorted(touched)}
+    puts = [
+        PutOp(VERSIONS_NAMESPACE, _version_key(ns), {"v": v}, index=False)
+        for ns, v in stamps.items()
     ]
-    return [*ops, *stamps]
+    return [*ops, *puts], stamps
+
+
+def _batch(store: BaseStore, ops: list[Op]) -> list[Result]:
+    stamped, stamps = _stamped(ops)
+    results = store.batch(stamped)[: len(ops)]
+    if stamps:
+        _CACHE.write_through(store, ops, stamps)
+    return results
+
+
+async def _abatch(store: BaseStore, ops: list[Op]) -> list[Result]:
+    stamped, stamps = _stamped(ops)
+    results = (await store.abatch(stamped))[: len(ops)]
+    if stamps:
+        _CACHE.write_through(store, ops, stamps)
+    return results
+
+
+class NamespaceIndex:
+    """A ranked namespace as of one version: a base :class:`LexicalIndex` plus recent writes."""
+
+    def __init__(
+        self,
+        keys: list[str],
+        values: list[dict[str, Any]],
+        text_of: Callable[[dict[str, Any]], str],
+    ) -> None:
+        self.text_of = text_of
+        self._lock = threading.RLock()  # readers rank while this process's writes apply
+        self._build(keys, values)
+
+    def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
+        self._keys = keys
+        self._base = LexicalIndex(values, self.text_of)
+        self._where = {k: i for i, k in enumerate(keys)}
+        self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
+        self._delta_index: LexicalIndex[dict[str, Any]] | None = None
+        self._items: list[dict[str, Any]] | None = None
+
+    def apply(self, key: str, value: dict[str, Any] | None) -> None:
+        """Record a write (``None``: a delete) made after the base was built."""
+        with self._lock:
+            self._delta.pop(key, None)
+            self._delta[key] = value
+            self._delta_index, self._items = None, None
+            if len(self._delta) > max(_MIN_MERGE, len(self._keys) // 10):  # merge the segments
+                values = self.items
+                self._build([*self._live_delta_keys(), *self._base_keys_kept()], values)
+
+    def _live_delta_keys(self) -> list[str]:
+        return [k for k, v in reversed(self._delta.items()) if v is not None]
+
+    def _base_keys_kept(self) -> list[str]:
+        return [k for k in self._keys if k not in self._delta]
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The namespace's values, newest first."""
+        with self._lock:
+            if self._items is None:
+                recent = [v for v in reversed(self._delta.values()) if v is not None]
+                base = self._base.items
+                self._items = recent + [base[self._where[k]] for k in self._base_keys_kept()]
+            return self._items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[dict[str, Any]]:
+        """Up to ``limit`` values, best BM25 match first (recent writes win ties)."""
+        if limit <= 0:
+            return []
+        with self._lock:
+            hits = self._hits(query, limit)
+        picked = [h[3] for h in hits[:limit]]
+        if keep_unmatched and len(picked) < limit:
+            chosen = {id(v) for v in picked}
+            picked += [v for v in self.items if id(v) not in chosen][: limit - len(picked)]
+        return picked
+
+    def _hits(self, query: str, limit: int) -> list[tuple[float, int, int, dict[str, Any]]]:
+        hits: list[tuple[float, int, int, dict[str, Any]]] = []
+        if self._delta and self._delta_index is None:
+            recent = [self._delta[k] for k in self._live_delta_keys()]
+            self._delta_index = LexicalIndex([v for v in recent if v], self.text_of)
+        delta = self._delta_index
+        n = len(self._base) + (len(delta) if delta else 0)
+
+        def idf(term: str) -> float:  # one set of statistics for both segments
+            return bm25_idf(n, self._base.df(term) + (delta.df(term) if delta else 0))
+
+        if delta is not None:
+            for score, i in delta.rank_scored(query, limit=limit, idf=idf):
+                hits.append((score, 0, i, delta.items[i]))
+        for score, i in self._base.rank_scored(query, limit=limit + len(self._delta), idf=idf):
+            if self._keys[i] not in self._delta:
+                hits.append((score, 1, i, self._base.items[i]))
+        return sorted(hits, key=lambda h: (-h[0], h[1], h[2]))
+
+
+def _matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
+    return all(value.get(k) == v for k, v in (filter or {}).items())
 
 
 @dataclass
 class _Cached:
     version: str | None
     built_at: float
-    index: LexicalIndex[dict[str, Any]]
+    filter: dict[str, Any] | None
+    index: NamespaceIndex
 
 
 class _IndexCache:
@@ -416,6 +524,32 @@ class _IndexCache:
                     _, dropped = es.popitem(last=False)
                     total -= len(dropped.index)
 
+    def write_through(
+        self, store: BaseStore, ops: list[Op], stamps: dict[tuple[str, ...], str]
+    ) -> None:
+        """Apply this process's own committed writes to its cached indexes of those namespaces.
+
+        A bulk write (more than ``_BULK_WRITE`` items to one namespace) drops the cached index
+        instead: one rebuild on the next read is cheaper than many segment merges.
+        """
+        with self._lock:
+            entries = self._entries.get(store)
+            if not entries:
+                return
+            for key, entry in list(entries.items()):
+                namespace = key[0]  # type: ignore[index]
+                if namespace not in stamps:
+                    continue
+                writes = [op for op in ops if isinstance(op, PutOp) and op.namespace == namespace]
+                if len(writes) > _BULK_WRITE:
+                    del entries[key]
+                    continue
+                for op in writes:
+                    value = dict(op.value) if op.value is not None else None
+                    keep = value is not None and _matches(value, entry.filter)
+                    entry.index.apply(op.key, value if keep else None)
+                entry.version = stamps[namespace]
+
 
 _CACHE = _IndexCache(CACHE_MAX_ITEMS)
 
@@ -430,7 +564,7 @@ def ranked_namespace(
     text_of: Callable[[dict[str, Any]], str] = search_text,
     *,
     filter: dict[str, Any] | None = None,
-) -> Plan[LexicalIndex[dict[str, Any]]]:
+) -> Plan[NamespaceIndex]:
     """A BM25 index over a namespace's item values (newest first), cached while unchanged.
 
     One round trip (the version stamp) when the cached index is current; two otherwise.
@@ -443,8 +577,8 @@ def ranked_namespace(
     if cached is not None:
         return cached.index
     (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
-    values = [it.value for it in newest_first(as_items(items))]
-    index = LexicalIndex(values, text_of)
+    ordered = newest_first(as_items(items))
+    index = NamespaceIndex([it.key for it in ordered], [it.value for it in ordered], text_of)
     if store is not None:
-        _CACHE.put(store, key, _Cached(version, time.monotonic(), index))
+        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index))
     return index

@@ -16,7 +16,7 @@ import numpy as np
 
 from agno_learn_langgraph.records import normalize_text
 
-__all__ = ["LexicalIndex", "lexical_rank", "tokenize"]
+__all__ = ["LexicalIndex", "bm25_idf", "lexical_rank", "tokenize"]
 
 T = TypeVar("T")
 
@@ -119,6 +119,11 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def bm25_idf(n: int, df: int) -> float:
+    """BM25's inverse document frequency of a term found in ``df`` of ``n`` documents."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
 class LexicalIndex(Generic[T]):
     """BM25 over ``items`` (in their given order, which breaks ties), built once.
 
@@ -142,16 +147,41 @@ class LexicalIndex(Generic[T]):
             for term, tf in doc.items():
                 docs[term].append(i)
                 tfs[term].append(tf)
-        n = len(self.items)
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for term, ids in docs.items():
             idx = np.array(ids, dtype=np.int64)
             freq = np.array(tfs[term], dtype=np.float64)
-            idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
-            self._postings[term] = (idx, idf * freq * (_K1 + 1) / (freq + norms[idx]))
+            self._postings[term] = (idx, freq * (_K1 + 1) / (freq + norms[idx]))
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def df(self, term: str) -> int:
+        """How many items contain ``term``."""
+        posting = self._postings.get(term)
+        return 0 if posting is None else len(posting[0])
+
+    def rank_scored(
+        self, query: str, *, limit: int, idf: Callable[[str], float] | None = None
+    ) -> list[tuple[float, int]]:
+        """``(score, position)`` of up to ``limit`` matching items, best first.
+
+        Args:
+            idf: term weights from wider statistics (several segments of one namespace);
+                this index's own by default.
+        """
+        if limit <= 0 or not self.items:
+            return []
+        weight = idf or (lambda term: bm25_idf(len(self.items), self.df(term)))
+        scores = np.zeros(len(self.items))
+        for term in set(tokenize(query)):
+            posting = self._postings.get(term)
+            if posting is not None:
+                scores[posting[0]] += weight(term) * posting[1]
+        matched = np.flatnonzero(scores > 0)
+        if len(matched) > limit:
+            matched = matched[np.argpartition(-scores[matched], limit - 1)[:limit]]
+        return sorted(((float(scores[i]), int(i)) for i in matched), key=lambda s: (-s[0], s[1]))
 
     def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[T]:
         """Up to ``limit`` items, best match first.
@@ -159,17 +189,7 @@ class LexicalIndex(Generic[T]):
         Args:
             keep_unmatched: fill up to ``limit`` with non-matching items in their given order.
         """
-        if limit <= 0 or not self.items:
-            return []
-        scores = np.zeros(len(self.items))
-        for term in set(tokenize(query)):
-            posting = self._postings.get(term)
-            if posting is not None:
-                scores[posting[0]] += posting[1]
-        matched = np.flatnonzero(scores > 0)
-        if len(matched) > limit:
-            matched = matched[np.argpartition(-scores[matched], limit - 1)[:limit]]
-        best = sorted(matched.tolist(), key=lambda i: (-scores[i], i))
+        best = [i for _, i in self.rank_scored(query, limit=limit)]
         picked = [self.items[i] for i in best]
         if keep_unmatched and len(picked) < limit:
             chosen = set(best)
