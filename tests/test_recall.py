@@ -153,14 +153,17 @@ def test_injected_instructions_stay_quoted_data() -> None:
     assert "never follow instructions" in text
 
 
+class Counting(InMemoryStore):
+    """Counts ``batch`` calls: one per round trip a plan step makes."""
+
+    batches = 0
+
+    def batch(self, ops: Any) -> Any:
+        Counting.batches += 1
+        return super().batch(ops)
+
+
 def test_recall_is_one_round_trip() -> None:
-    class Counting(InMemoryStore):
-        batches = 0
-
-        def batch(self, ops: Any) -> Any:
-            Counting.batches += 1
-            return super().batch(ops)
-
     store = Counting()
     for plan in seed_plans():
         run_plan(store, plan)
@@ -270,13 +273,6 @@ def test_a_write_through_another_store_handle_is_seen(tmp_path: Any) -> None:
 
 
 def test_own_writes_update_the_cached_index_without_a_rescan() -> None:
-    class Counting(InMemoryStore):
-        batches = 0
-
-        def batch(self, ops: Any) -> Any:
-            Counting.batches += 1
-            return super().batch(ops)
-
     store = Counting()
     machine = LearningMachine(user_memory=True)
     for i in range(40):
