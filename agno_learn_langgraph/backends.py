@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from agno_learn_langgraph.background import adrain_background_work, drain_background_work
 from agno_learn_langgraph.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -266,6 +267,7 @@ def _open_sqlite(path: str, index: IndexConfig | None) -> Iterator[Backend]:
         saver.setup()
         yield Backend(store, saver)
     finally:
+        drain_background_work()  # no background extraction may outlive the connections
         store_conn.close()
         saver_conn.close()
 
@@ -308,6 +310,7 @@ def _open_postgres(url: str, index: IndexConfig | None, max_pool_size: int) -> I
             raise _pg_setup_failed(url, exc) from exc
         yield Backend(store, saver)
     finally:
+        drain_background_work()
         pool.close()
 
 
@@ -355,7 +358,10 @@ async def _aopen_sqlite(path: str, index: IndexConfig | None) -> AsyncIterator[B
         saver = AsyncSqliteSaver(saver_conn)
         await store.setup()
         await saver.setup()
-        yield Backend(store, saver)
+        try:
+            yield Backend(store, saver)
+        finally:
+            await adrain_background_work()
 
 
 async def _aprobe_postgres(url: str, index: IndexConfig | None) -> None:
@@ -402,6 +408,7 @@ async def _aopen_postgres(
             raise _pg_setup_failed(url, exc) from exc
         yield Backend(store, saver)
     finally:
+        await adrain_background_work()
         await pool.close()
 
 

@@ -453,6 +453,36 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 _RUNNERS: weakref.WeakSet[BackgroundRunner] = weakref.WeakSet()
+DRAIN_TIMEOUT_S = 60.0
+
+
+def drain_background_work(timeout: float = DRAIN_TIMEOUT_S) -> None:
+    """Wait (bounded) for every runner's queued and running jobs: call before a store closes.
+
+    ``open_store`` calls it on exit, so a background extraction never writes to a closed
+    connection. Work still pending after ``timeout`` is logged, not raised.
+    """
+    for runner in list(_RUNNERS):
+        finished = False
+        with contextlib.suppress(RuntimeError):  # async jobs of the running loop: see adrain
+            finished = runner._wait(None, timeout)
+        if not finished and runner.stats.pending:
+            logger.warning(
+                "Closing a store while %d background learning job(s) are pending; they may "
+                "fail. Call machine.flush() before leaving open_store().",
+                runner.stats.pending,
+            )
+
+
+async def adrain_background_work(timeout: float = DRAIN_TIMEOUT_S) -> None:
+    """Async twin of :func:`drain_background_work` (``aopen_store`` calls it on exit)."""
+    for runner in list(_RUNNERS):
+        if not await runner._await(None, timeout) and runner.stats.pending:
+            logger.warning(
+                "Closing a store while %d background learning job(s) are pending; they may "
+                "fail. Await machine.aflush() before leaving aopen_store().",
+                runner.stats.pending,
+            )
 
 
 @atexit.register
