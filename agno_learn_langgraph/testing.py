@@ -18,7 +18,6 @@ import math
 import re
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, cast
@@ -33,6 +32,8 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, create_model
+
+from agno_learn_langgraph.stores.lexical import tokenize
 
 __all__ = [
     "HashEmbeddings",
@@ -442,55 +443,6 @@ def _json_schema_validator(schema: dict[str, Any]) -> Callable[[Any], Any]:
 
 # -- embeddings ----------------------------------------------------------------------------
 
-_STOPWORDS = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "which",
-        "who",
-        "will",
-        "with",
-        "you",
-        "your",
-    }
-)
-_TOKEN = re.compile(r"[a-z0-9]+")
-_EMPTY_FEATURE = "\x00empty"
-
 
 class HashEmbeddings(Embeddings):
     """Deterministic offline embeddings by feature hashing, for tests (not for production).
@@ -550,20 +502,11 @@ class HashEmbeddings(Embeddings):
         return digest % self.dims, 1.0 if (digest >> 63) & 1 else -1.0
 
 
+_EMPTY_FEATURE = "\x00empty"
+
+
 def _words(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    return [_singular(w) for w in _TOKEN.findall(folded) if w not in _STOPWORDS]
-
-
-def _singular(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "is")):
-        return word[:-1]
-    return word
+    return tokenize(text)  # the same words BM25 ranks by
 
 
 def _trigrams(word: str) -> list[str]:
