@@ -757,15 +757,29 @@ def _structured(call: ExtractionCall) -> Any:
         return None
 
 
-def _failed(call: ExtractionCall, attempt: int, total: int, exc: BaseException) -> None:
+def _retry_delay(
+    machine: LearningMachine, call: ExtractionCall, attempt: int, exc: BaseException
+) -> float:
+    """Log a failed attempt (0-based) and return the backoff before the next one.
+
+    Raises:
+        ExtractionFailedError: that was the last attempt.
+    """
+    total = machine.max_retries + 1
     logger.warning(
         "Extraction call for %s failed (attempt %d of %d): %s: %s",
         ", ".join(call.stores),
-        attempt,
+        attempt + 1,
         total,
         type(exc).__name__,
         exc,
     )
+    if attempt + 1 == total:
+        raise ExtractionFailedError(
+            f"Extraction for {', '.join(call.stores)} failed after {total} attempt(s): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return machine.retry_backoff_s * 2**attempt
 
 
 def _invoke(machine: LearningMachine, call: ExtractionCall, counter: list[int]) -> BaseModel:
@@ -789,13 +803,7 @@ def _invoke(machine: LearningMachine, call: ExtractionCall, counter: list[int]) 
             )
             return parse_json_reply(call.schema, reply)
         except Exception as exc:
-            _failed(call, attempt + 1, total, exc)
-            if attempt + 1 == total:
-                raise ExtractionFailedError(
-                    f"Extraction for {', '.join(call.stores)} failed after {total} attempt(s): "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            time.sleep(machine.retry_backoff_s * 2**attempt)
+            time.sleep(_retry_delay(machine, call, attempt, exc))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -819,13 +827,7 @@ async def _ainvoke(machine: LearningMachine, call: ExtractionCall, counter: list
             )
             return parse_json_reply(call.schema, reply)
         except Exception as exc:
-            _failed(call, attempt + 1, total, exc)
-            if attempt + 1 == total:
-                raise ExtractionFailedError(
-                    f"Extraction for {', '.join(call.stores)} failed after {total} attempt(s): "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            await asyncio.sleep(machine.retry_backoff_s * 2**attempt)
+            await asyncio.sleep(_retry_delay(machine, call, attempt, exc))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
