@@ -108,6 +108,10 @@ class BackgroundRunner:
         max_workers: worker threads for sync jobs (started on demand, stopped when idle).
         idle_s: seconds an idle worker thread waits for work before it exits.
         exit_timeout_s: how long the ``atexit`` hook waits for sync work at interpreter exit.
+        start_delay_s: how long a key's work waits before it starts when that key was idle, so
+            the job's CPU work (reading the store, rendering the prompt) does not compete for the
+            GIL or the event loop with the end of the turn that submitted it (its checkpoint
+            write and return). A job submitted meanwhile for the same key replaces it.
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class BackgroundRunner:
         max_workers: int = 4,
         idle_s: float = 2.0,
         exit_timeout_s: float = 30.0,
+        start_delay_s: float = 0.02,
     ) -> None:
         if max_pending < 1 or max_workers < 1:
             raise ValueError(
@@ -126,6 +131,7 @@ class BackgroundRunner:
         self.max_workers = max_workers
         self.idle_s = idle_s
         self.exit_timeout_s = exit_timeout_s
+        self.start_delay_s = start_delay_s
         self._cond = threading.Condition()
         self._slots: dict[tuple[Hashable, Any], _Slot] = {}
         self._counters = _Counters()
@@ -311,6 +317,8 @@ class BackgroundRunner:
             return job
 
     def _drain(self, slot_key: tuple[Hashable, Any]) -> None:
+        if self.start_delay_s > 0:
+            time.sleep(self.start_delay_s)
         finished: bool | None = None
         while (job := self._next_job(slot_key, finished)) is not None:
             try:
@@ -321,6 +329,8 @@ class BackgroundRunner:
                 finished = False
 
     async def _adrain(self, slot_key: tuple[Hashable, Any]) -> None:
+        if self.start_delay_s > 0:
+            await asyncio.sleep(self.start_delay_s)
         finished: bool | None = None
         while (job := self._next_job(slot_key, finished)) is not None:
             try:

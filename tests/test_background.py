@@ -23,6 +23,34 @@ def test_submit_runs_and_flush_waits() -> None:
     assert runner.stats.completed == 1 and runner.stats.pending == 0
 
 
+def test_idle_key_starts_after_the_start_delay_and_a_burst_meanwhile_runs_once() -> None:
+    # The job must not compete with the end of the turn that submitted it; a newer job for
+    # the same key submitted during the delay replaces it (it reads every new message anyway).
+    runner = BackgroundRunner(start_delay_s=0.2)
+    ran: list[tuple[int, float]] = []
+    submitted = time.monotonic()
+    for i in range(3):
+        runner.submit("t", lambda i=i: ran.append((i, time.monotonic())))
+    runner.flush(timeout=5)
+    assert [i for i, _ in ran] == [2]
+    assert ran[0][1] - submitted >= 0.2
+    assert runner.stats.coalesced == 2
+
+
+async def test_async_idle_key_waits_the_start_delay() -> None:
+    runner = BackgroundRunner(start_delay_s=0.2)
+    ran: list[float] = []
+
+    async def job() -> None:
+        ran.append(time.monotonic())
+
+    submitted = time.monotonic()
+    await runner.asubmit("t", job)
+    await runner.asubmit("t", job)
+    await runner.aflush(timeout=5)
+    assert len(ran) == 1 and ran[0] - submitted >= 0.2
+
+
 def test_coalesces_queued_job_per_key() -> None:
     runner = BackgroundRunner()
     gate, started = threading.Event(), threading.Event()
