@@ -47,6 +47,13 @@ from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, Sear
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.lexical import LexicalIndex, bm25_idf, lexical_rank, tokenize
+from agno_learn_langgraph.stores.vectors import (
+    MAX_VECTOR_BYTES,
+    EmbedQueryOp,
+    VectorIndex,
+    VectorsOp,
+    vector_source,
+)
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -73,13 +80,18 @@ __all__ = [
     "run_plan",
     "search_all",
     "search_text",
+    "semantic_search",
     "tokenize",
     "write_lock",
 ]
 
 T = TypeVar("T")
-Plan = Generator[list[Op], list[Result], T]
-"""A store plan: yields batches of ops, receives their results, returns a value."""
+PlanOp = Op | EmbedQueryOp | VectorsOp
+Plan = Generator[list[PlanOp], list[Any], T]
+"""A store plan: yields batches of ops, receives their results, returns a value.
+
+Besides LangGraph's ops a plan may yield :class:`~.vectors.EmbedQueryOp` and
+:class:`~.vectors.VectorsOp` (see :func:`semantic_search`), run beside the store's batch."""
 
 ROOT = "learning"
 SCAN_LIMIT = 10_000
@@ -198,7 +210,7 @@ def put(
 
 def delete_items(items: Iterable[tuple[tuple[str, ...], str]]) -> Plan[int]:
     """Delete ``(namespace, key)`` pairs in one batch (bumping ranked namespaces' stamps)."""
-    ops: list[Op] = [PutOp(ns, key, None) for ns, key in items]
+    ops: list[PlanOp] = [PutOp(ns, key, None) for ns, key in items]
     if ops:
         yield ops
     return len(ops)
@@ -217,7 +229,7 @@ def lookup_key(value: object) -> str:
 def get_one(namespace: tuple[str, ...], key: str) -> Plan[Item | None]:
     """Read one item."""
     (item,) = yield [GetOp(namespace, key)]
-    return item  # type: ignore[return-value]
+    return cast("Item | None", item)
 
 
 def search_all(
@@ -252,7 +264,7 @@ def gather_plans(*plans: Plan[Any]) -> Plan[list[Any]]:
     Only for plans that do not write (InMemoryStore runs a batch's reads before its writes).
     """
     results: list[Any] = [None] * len(plans)
-    pending: dict[int, list[Op]] = {}
+    pending: dict[int, list[PlanOp]] = {}
     for i, plan in enumerate(plans):
         try:
             pending[i] = next(plan)
@@ -381,20 +393,61 @@ def _stamped(ops: list[Op]) -> tuple[list[Op], dict[tuple[str, ...], str]]:
     return [*ops, *puts], stamps
 
 
-def _batch(store: BaseStore, ops: list[Op]) -> list[Result]:
-    stamped, stamps = _stamped(ops)
-    results = store.batch(stamped)[: len(ops)]
-    if stamps:
-        _CACHE.write_through(store, ops, stamps)
+def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[Any]]:
+    store_at = [i for i, op in enumerate(ops) if not isinstance(op, EmbedQueryOp | VectorsOp)]
+    own_at = [i for i, op in enumerate(ops) if isinstance(op, EmbedQueryOp | VectorsOp)]
+    return store_at, [cast(Op, ops[i]) for i in store_at], own_at, [ops[i] for i in own_at]
+
+
+def _merge(n: int, *parts: tuple[list[int], list[Any]]) -> list[Any]:
+    results: list[Any] = [None] * n
+    for at, values in parts:
+        for i, value in zip(at, values, strict=True):
+            results[i] = value
     return results
 
 
-async def _abatch(store: BaseStore, ops: list[Op]) -> list[Result]:
-    stamped, stamps = _stamped(ops)
-    results = (await store.abatch(stamped))[: len(ops)]
-    if stamps:
-        _CACHE.write_through(store, ops, stamps)
-    return results
+def _own_source(store: BaseStore) -> Any:
+    source = vector_source(store)
+    if source is None:  # semantic_search only yields these ops when a source exists
+        raise TypeError(f"{type(store).__name__} has no vector source for this package's ops.")
+    return source
+
+
+def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    store_at, ops, own_at, own = _split(plan_ops)
+    results: list[Any] = []
+    if ops:
+        stamped, stamps = _stamped(ops)
+        results = store.batch(stamped)[: len(ops)]
+        if stamps:
+            _CACHE.write_through(store, ops, stamps)
+    if not own:
+        return results
+    source = _own_source(store)
+    done = {op: source.run(op) for op in dict.fromkeys(own)}  # one embedding per query text
+    return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
+
+
+async def _abatch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    store_at, ops, own_at, own = _split(plan_ops)
+
+    async def store_part() -> list[Result]:
+        if not ops:
+            return []
+        stamped, stamps = _stamped(ops)
+        results = (await store.abatch(stamped))[: len(ops)]
+        if stamps:
+            _CACHE.write_through(store, ops, stamps)
+        return results
+
+    if not own:
+        return await store_part()
+    source = _own_source(store)
+    unique = list(dict.fromkeys(own))  # one embedding per query text
+    results, *answers = await asyncio.gather(store_part(), *(source.arun(op) for op in unique))
+    done = dict(zip(unique, answers, strict=True))
+    return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
 
 
 class NamespaceIndex:
@@ -488,7 +541,7 @@ class _Cached:
     version: str | None
     built_at: float
     filter: dict[str, Any] | None
-    index: NamespaceIndex
+    index: NamespaceIndex | VectorIndex
 
 
 class _IndexCache:
@@ -574,7 +627,7 @@ def ranked_namespace(
     (stamp,) = yield [GetOp(VERSIONS_NAMESPACE, _version_key(namespace))]
     version = stamp.value.get("v") if isinstance(stamp, Item) else None
     cached = _CACHE.get(store, key, version) if store is not None else None
-    if cached is not None:
+    if cached is not None and isinstance(cached.index, NamespaceIndex):
         return cached.index
     (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
     ordered = newest_first(as_items(items))
@@ -582,3 +635,51 @@ def ranked_namespace(
     if store is not None:
         _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index))
     return index
+
+
+def semantic_search(
+    namespace: tuple[str, ...],
+    query: str,
+    *,
+    filter: dict[str, Any] | None = None,
+    limit: int,
+) -> Plan[list[dict[str, Any]]]:
+    """Up to ``limit`` values of ``namespace`` most similar to ``query`` (store with an index).
+
+    Exact search over the namespace's stored vectors kept in process (see ``stores.vectors``):
+    one round trip (version stamp + query embedding) when the cached matrix is current, one more
+    to read the vectors of this process's new writes, or the whole namespace after another
+    process wrote. Stores without a :func:`~.vectors.vector_source` search by themselves.
+    """
+    store = _CURRENT_STORE.get()
+    source = vector_source(store) if store is not None else None
+    if source is None or store is None:
+        (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
+        return [it.value for it in as_items(hits)]
+    key = (namespace, json.dumps(filter, sort_keys=True), VectorIndex)
+    stamp, query_vector = yield [
+        GetOp(VERSIONS_NAMESPACE, _version_key(namespace)),
+        EmbedQueryOp(query),
+    ]
+    version = stamp.value.get("v") if isinstance(stamp, Item) else None
+    cached = _CACHE.get(store, key, version)
+    if cached is not None and isinstance(cached.index, VectorIndex):
+        index = cached.index
+        if missing := index.missing():
+            (vectors,) = yield [VectorsOp(namespace, tuple(missing))]
+            index.set_vectors(vectors, missing)
+        return index.rank(query_vector, limit=limit)
+    items, vectors = yield [
+        search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT),
+        VectorsOp(namespace),
+    ]
+    ordered = newest_first(as_items(items))
+    index = VectorIndex(
+        [it.key for it in ordered], [it.value for it in ordered], metric=source.metric
+    )
+    index.set_vectors(vectors, index.missing())
+    if index.nbytes > MAX_VECTOR_BYTES:  # too big to keep: let the store search this one
+        (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
+        return [it.value for it in as_items(hits)]
+    _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index))
+    return index.rank(query_vector, limit=limit)

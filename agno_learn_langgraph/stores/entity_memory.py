@@ -29,11 +29,10 @@ from agno_learn_langgraph.stores.base import (
     ROOT,
     Plan,
     as_item,
-    as_items,
     namespace_scope,
     put,
     ranked_namespace,
-    search_all,
+    semantic_search,
 )
 
 __all__ = [
@@ -394,10 +393,10 @@ def search_entities(
         if _named_in(normalized, e) or normalized in {normalize_text(a) for a in e.aliases}
     ]
     if indexed:
-        (hits,) = yield [
-            search_all(namespaces[0], filter=_filter(entity_type), query=query, limit=limit)
-        ]
-        ranked = [Entity.model_validate(it.value) for it in as_items(hits)]
+        values = yield from semantic_search(
+            namespaces[0], query, filter=_filter(entity_type), limit=limit
+        )
+        ranked = [Entity.model_validate(value) for value in values]
     else:
         ranked = candidates[:limit]
     unique: dict[str, Entity] = {}

@@ -13,11 +13,10 @@ from agno_learn_langgraph.stores.base import (
     ROOT,
     Plan,
     as_item,
-    as_items,
     namespace_scope,
     put,
     ranked_namespace,
-    search_all,
+    semantic_search,
 )
 
 __all__ = [
@@ -112,8 +111,8 @@ def search_learnings(
     if limit <= 0:
         return []
     if indexed and query.strip():
-        (hits,) = yield [search_all(namespace, filter=APPROVED, query=query, limit=limit)]
-        return [LearnedKnowledge.model_validate(it.value) for it in as_items(hits)]
+        values = yield from semantic_search(namespace, query, filter=APPROVED, limit=limit)
+        return [LearnedKnowledge.model_validate(value) for value in values]
     index = yield from ranked_namespace(namespace, filter=APPROVED)
     found = index.rank(query, limit=limit) if query.strip() else index.items[:limit]
     return [LearnedKnowledge.model_validate(value) for value in found]

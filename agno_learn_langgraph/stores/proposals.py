@@ -45,14 +45,14 @@ def list_proposals(
     """Proposals matching every given filter (``status=None``: any status), oldest first."""
     filt = _filter(status=status, thread_id=thread_id, user_id=user_id, store=store)
     (items,) = yield [search_all(PROPOSALS_NAMESPACE, filter=filt, limit=limit)]
-    proposals = [Proposal.model_validate(it.value) for it in items]  # type: ignore[union-attr]
+    proposals = [Proposal.model_validate(it.value) for it in items]
     return sorted(proposals, key=lambda p: (p.created_at, p.id))
 
 
 def get_proposal(proposal_id: str) -> Plan[Proposal | None]:
     """One proposal by id."""
     (item,) = yield [GetOp(PROPOSALS_NAMESPACE, lookup_key(proposal_id))]
-    return Proposal.model_validate(item.value) if item else None  # type: ignore[union-attr]
+    return Proposal.model_validate(item.value) if item else None
 
 
 def proposal_target(proposal: Proposal) -> tuple[str, str | None, str | None]:
@@ -68,7 +68,7 @@ def find_same_proposal(proposal: Proposal) -> Plan[Proposal | None]:
     target = proposal_target(proposal)
     same = [
         other
-        for other in (Proposal.model_validate(it.value) for it in items)  # type: ignore[union-attr]
+        for other in (Proposal.model_validate(it.value) for it in items)
         if other.id != proposal.id
         and proposal_target(other) == target
         and other.status in ("proposed", "rejected")

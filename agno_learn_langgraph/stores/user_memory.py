@@ -18,6 +18,7 @@ from agno_learn_langgraph.stores.base import (
     put,
     ranked_namespace,
     search_all,
+    semantic_search,
 )
 
 __all__ = [
@@ -57,15 +58,16 @@ def list_memories(user_id: str, *, limit: int = SCAN_LIMIT) -> Plan[list[Memory]
 def relevant_memories(user_id: str, query: str, *, limit: int, indexed: bool) -> Plan[list[Memory]]:
     """Up to ``limit`` approved memories, most relevant to ``query`` first, then the newest.
 
-    With a vector index the store ranks semantically; without one, BM25 over the user's memories
+    With a vector index, exact semantic ranking over the stored vectors (``semantic_search``);
+    without one, BM25 over the user's memories
     (an index cached in-process while the namespace is unchanged; see ``ranked_namespace``).
     """
     ns = memory_namespace(user_id)
     if limit <= 0:
         return []
     if indexed and query.strip():
-        (hits,) = yield [search_all(ns, filter=APPROVED, query=query, limit=limit)]
-        return [Memory.model_validate(it.value) for it in as_items(hits)]
+        values = yield from semantic_search(ns, query, filter=APPROVED, limit=limit)
+        return [Memory.model_validate(value) for value in values]
     index = yield from ranked_namespace(ns, filter=APPROVED)
     ranked = index.rank(query, limit=limit, keep_unmatched=True)
     return [Memory.model_validate(value) for value in ranked]

@@ -1,0 +1,213 @@
+"""Semantic search kept in process: same answers as an exact search, fresh after every write."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import pytest
+from langgraph.store.base import BaseStore, Op, Result, SearchOp
+from langgraph.store.memory import InMemoryStore
+
+from agno_learn_langgraph.backends import aopen_store
+from agno_learn_langgraph.records import Provenance
+from agno_learn_langgraph.stores import user_memory
+from agno_learn_langgraph.stores.base import VERSIONS_NAMESPACE, arun_plan, run_plan
+from agno_learn_langgraph.stores.vectors import VectorIndex, vector_source
+
+PROV = Provenance(mode="api")
+TOPICS = [
+    "green tea",
+    "dark mode editor",
+    "moving to Lyon",
+    "marathon training",
+    "sourdough baking",
+    "jazz piano",
+    "postgres indexes",
+    "tax forms",
+    "rock climbing",
+    "vegetarian recipes",
+]
+TEXTS = [f"Memory {i}: the user talked about {TOPICS[i % 10]} on day {i}" for i in range(120)]
+QUERIES = ["green tea", "editor in dark mode", "climbing rocks", "baking bread", "taxes"]
+
+
+def _exact_scores(store: BaseStore, embed: Any, user: str, query: str) -> dict[str, float]:
+    """Exact cosine similarity of each of the user's memories to ``query`` (float64)."""
+    memories = run_plan(store, user_memory.list_memories(user))
+    matrix = np.array(embed.embed_documents([m.text for m in memories]), dtype=np.float64)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    q = np.array(embed.embed_query(query))
+    return dict(zip([m.text for m in memories], matrix @ (q / np.linalg.norm(q)), strict=True))
+
+
+def _assert_exact_top(found: list[str], scores: dict[str, float], k: int) -> None:
+    """``found`` is an exact top ``k``: the best scores, in order (float32 ties may swap)."""
+    best = sorted(scores.values(), reverse=True)[:k]
+    assert [scores[t] for t in found] == pytest.approx(best, abs=1e-5)
+
+
+def _relevant(store: BaseStore, user: str, query: str, k: int = 5) -> list[str]:
+    found = run_plan(store, user_memory.relevant_memories(user, query, limit=k, indexed=True))
+    return [m.text for m in found]
+
+
+def _fill(store: BaseStore, user: str = "ann") -> None:
+    for text in TEXTS:
+        run_plan(store, user_memory.add_memory(user, text, PROV))
+
+
+class _CountingStore(InMemoryStore):
+    """Counts the store-side semantic searches (SearchOps with a query)."""
+
+    __slots__ = ("query_searches",)
+
+    def batch(self, ops: Any) -> list[Result]:
+        ops = list(ops)
+        self.query_searches += sum(isinstance(op, SearchOp) and bool(op.query) for op in ops)
+        return super().batch(ops)
+
+
+def test_matches_an_exact_search_on_both_vector_backends(
+    vector_store: BaseStore, vector_index: dict[str, Any]
+) -> None:
+    _fill(vector_store)
+    for query in QUERIES:
+        scores = _exact_scores(vector_store, vector_index["embed"], "ann", query)
+        _assert_exact_top(_relevant(vector_store, "ann", query), scores, 5)
+
+
+def test_warm_searches_never_ask_the_store_to_rank(vector_index: dict[str, Any]) -> None:
+    store = _CountingStore(index=vector_index)
+    store.query_searches = 0
+    _fill(store)
+    for query in QUERIES * 3:
+        _relevant(store, "ann", query)
+    assert store.query_searches == 0
+
+
+def test_own_writes_updates_and_deletes_show_up_at_once(vector_store: BaseStore) -> None:
+    _fill(vector_store)
+    assert "quantum" not in " ".join(_relevant(vector_store, "ann", "quantum computing course"))
+    added, _ = run_plan(
+        vector_store, user_memory.add_memory("ann", "Started a quantum computing course", PROV)
+    )
+    assert _relevant(vector_store, "ann", "quantum computing course", 1) == [added.text]
+    run_plan(
+        vector_store,
+        user_memory.update_memory("ann", added.id, "Quit the quantum course; learns cello", PROV),
+    )
+    assert _relevant(vector_store, "ann", "cello lessons", 1) == [
+        "Quit the quantum course; learns cello"
+    ]
+    run_plan(vector_store, user_memory.delete_memory("ann", added.id))
+    assert all("cello" not in t for t in _relevant(vector_store, "ann", "cello lessons", 10))
+
+
+def test_another_process_write_is_seen_after_its_stamp_changes(vector_store: BaseStore) -> None:
+    _fill(vector_store)
+    _relevant(vector_store, "ann", "green tea")  # cached now
+    ns = user_memory.memory_namespace("ann")
+    # what another process's plan writes: the item (embedded by the store) and a new stamp
+    vector_store.put(
+        ns,
+        "mem_foreign",
+        {
+            **run_plan(vector_store, user_memory.list_memories("ann"))[0].model_dump(mode="json"),
+            "id": "mem_foreign",
+            "text": "Adopted a greyhound named Comet",
+            "search_text": "Adopted a greyhound named Comet",
+        },
+        index=["search_text"],
+    )
+    vector_store.put(VERSIONS_NAMESPACE, "/".join(ns), {"v": "another-process"})
+    assert _relevant(vector_store, "ann", "greyhound dog Comet", 1) == [
+        "Adopted a greyhound named Comet"
+    ]
+
+
+def test_users_never_see_each_other(vector_store: BaseStore) -> None:
+    _fill(vector_store, "ann")
+    run_plan(vector_store, user_memory.add_memory("bob", "Bob keeps bees", PROV))
+    assert _relevant(vector_store, "bob", "green tea", 10) == ["Bob keeps bees"]
+    assert "Bob keeps bees" not in _relevant(vector_store, "ann", "bees", 10)
+
+
+async def test_async_stores_give_the_same_answers(
+    vector_backend: str, vector_index: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    if vector_backend == "memory-vector":
+        store: BaseStore = InMemoryStore(index=vector_index)
+        _fill(store)
+        await _acheck(store)
+        return
+    db = request.getfixturevalue("pgvector_database")
+    db.reset()
+    async with aopen_store(db.url, index=vector_index) as opened:
+        for text in TEXTS:
+            await arun_plan(opened.store, user_memory.add_memory("ann", text, PROV))
+        await _acheck(opened.store)
+
+
+async def _acheck(store: BaseStore) -> None:
+    embed = store.index_config["embed"]  # type: ignore[attr-defined]
+    for query in QUERIES:
+        found = await arun_plan(
+            store, user_memory.relevant_memories("ann", query, limit=5, indexed=True)
+        )
+        scores = await asyncio.to_thread(_exact_scores, store, embed, "ann", query)
+        _assert_exact_top([m.text for m in found], scores, 5)
+
+
+class _WrappedStore(BaseStore):
+    """A store this package does not know: it must rank by itself."""
+
+    def __init__(self, inner: InMemoryStore) -> None:
+        self.inner = inner
+        self.index_config = inner.index_config
+        self.embeddings = inner.embeddings
+        self.query_searches = 0
+
+    def batch(self, ops: Any) -> list[Result]:
+        ops = list(ops)
+        self.query_searches += sum(isinstance(op, SearchOp) and bool(op.query) for op in ops)
+        return self.inner.batch(ops)
+
+    async def abatch(self, ops: Any) -> list[Result]:
+        return self.batch(ops)
+
+
+def test_unknown_stores_rank_by_themselves(vector_index: dict[str, Any]) -> None:
+    store = _WrappedStore(InMemoryStore(index=vector_index))
+    assert vector_source(store) is None
+    _fill(store)
+    assert "green tea" in _relevant(store, "ann", "green tea", 1)[0]
+    assert store.query_searches == 1
+
+
+def test_vector_index_metrics_and_a_clear_dimension_error() -> None:
+    vectors = {"a": np.array([1.0, 0.0]), "b": np.array([3.0, 3.0])}
+    for metric, expected in (("cosine", "b"), ("inner_product", "b"), ("l2", "a")):
+        index = VectorIndex(["a", "b"], [{"k": "a"}, {"k": "b"}], metric=metric)  # type: ignore[arg-type]
+        index.set_vectors(vectors, ["a", "b"])
+        assert index.rank(np.array([1.0, 0.9]), limit=1) == [{"k": expected}]
+    with pytest.raises(ValueError, match="3 dimensions but the stored vectors have 2"):
+        index.rank(np.array([1.0, 0.0, 0.0]), limit=1)
+
+
+def test_ops_the_store_does_not_know_never_reach_it(vector_index: dict[str, Any]) -> None:
+    seen: list[Op] = []
+
+    class Spy(InMemoryStore):
+        __slots__ = ()
+
+        def batch(self, ops: Any) -> list[Result]:
+            ops = list(ops)
+            seen.extend(ops)
+            return super().batch(ops)
+
+    store = Spy(index=vector_index)
+    _fill(store)
+    _relevant(store, "ann", "green tea")
+    assert {type(op).__module__ for op in seen} == {"langgraph.store.base"}
