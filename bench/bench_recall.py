@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +39,9 @@ from common import (
     machine_line,
     measure,
     mem_cell,
-    peak_rss_mib,
     pg_version,
     pgvector_server,
     postgres_available,
-    rss_mib,
     table,
     throwaway_pg_database,
     write_result,
@@ -434,7 +434,7 @@ def render(rows: list[Row], notes: list[str], quick: bool, elapsed: float) -> st
         "embeddings are cached before timing (embedding excluded); documents use "
         f"`WordVectorEmbeddings` ({DIMS} dims, bench/common.py). Target column is on p95. "
         f"Memory: {MEM_HEADER} = `ru_maxrss` high-water mark / psutil current RSS of the "
-        "benchmark process after the row.",
+        "backend's own benchmark process (one per backend) after the row.",
         "",
     ]
     headers = [
@@ -505,14 +505,26 @@ def main(quick: bool = False) -> str:
     if (why := postgres_available()) is not None:
         backends.remove("postgres")
         notes.append(f"**postgres** skipped: server not reachable ({why})")
+    # One process per backend: a backend's heap (200k items in an InMemoryStore) must not slow
+    # the next one's timings through garbage collection, and each row's peak RSS is its own.
+    spawn = multiprocessing.get_context("spawn")
     for name in backends:
-        print(
-            f"[bench_recall] {name} ... (peak RSS {peak_rss_mib():.0f} MiB, RSS {rss_mib():.0f})",
-            file=sys.stderr,
-            flush=True,
-        )
-        run_backend(name, quick, rows, notes)
+        print(f"[bench_recall] {name} ...", file=sys.stderr, flush=True)
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            try:
+                got_rows, got_notes = pool.submit(_run_backend_alone, name, quick).result()
+            except Exception as exc:  # a crashed backend is reported, not fatal
+                got_rows, got_notes = [], [f"**{name}** crashed: {type(exc).__name__}: {exc}"]
+        rows += got_rows
+        notes += got_notes
     return write_result("recall", render(rows, notes, quick, time.perf_counter() - start))
+
+
+def _run_backend_alone(name: str, quick: bool) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    notes: list[str] = []
+    run_backend(name, quick, rows, notes)
+    return rows, notes
 
 
 def _cli(argv: list[str], fn: Callable[[bool], str]) -> None:

@@ -509,7 +509,11 @@ class NamespaceIndex:
         picked = [h[3] for h in hits[:limit]]
         if keep_unmatched and len(picked) < limit:
             chosen = {id(v) for v in picked}
-            picked += [v for v in self.items if id(v) not in chosen][: limit - len(picked)]
+            for v in self.items:  # newest first; stop as soon as the list is full
+                if len(picked) >= limit:
+                    break
+                if id(v) not in chosen:
+                    picked.append(v)
         return picked
 
     def _hits(self, query: str, limit: int) -> list[tuple[float, int, int, dict[str, Any]]]:
