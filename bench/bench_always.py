@@ -3,7 +3,8 @@
 All in one process with scripted models (no network): the chat call sleeps 200 ms, the
 extraction call 800 ms. Measured:
 
-1. latency of ``graph.invoke`` per turn (p50/p95 over 30 turns) for learning off, ALWAYS in the
+1. latency of ``graph.invoke`` per turn (p50/p95 over 100 turns, in rotating blocks) for learning
+   off, two empty nodes, the recall node alone, ALWAYS in the
    background (this package's default), ALWAYS inline (extraction after the reply, inside the
    run) and an Agno-like variant (extraction in parallel with the chat call, awaited before the
    run returns, never seeing the reply);
@@ -59,7 +60,9 @@ from agno_learn_langgraph.testing import ScriptedChatModel
 
 CHAT_S = 0.200
 EXTRACT_S = 0.800
-TURNS = 60
+TURNS = 100
+BLOCKING_TURNS = 30
+ROUNDS = 5
 CONVERSATION_TURNS = 50
 BURST_TURNS = 1000
 BURST_THREADS = 50
@@ -152,20 +155,35 @@ def cfg(thread: str, user: str = USER) -> dict[str, Any]:
 # -- 1. latency -----------------------------------------------------------------------------------
 
 
-def run_latency(variant: str) -> tuple[Timing, int]:
-    machine, extractor = make_machine(EXTRACT_S)
-    graph = make_graph(variant, machine, CHAT_S)
-    graph.invoke({"messages": [("user", "warm-up")]}, cfg(f"warm-{variant}"))
-    machine.flush(timeout=60)
-    samples = []
-    for turn in range(TURNS):
-        start = time.perf_counter()
-        graph.invoke({"messages": [("user", f"Question {turn} about my trip")]}, cfg(variant))
-        samples.append((time.perf_counter() - start) * 1000)
-    timing = timing_from(samples)
-    machine.flush(timeout=120)
-    machine.close()
-    return timing, extractor.structured_call_count
+def run_latency(variants: list[str], turns: int) -> dict[str, tuple[Timing, int]]:
+    """Time ``turns`` turns of each variant in ``ROUNDS`` blocks, the variants' order rotating
+    from round to round, so the machine's drift over the run falls on every variant alike. A
+    block ends with a flush, so one variant's background work never runs in another's turns."""
+    setups = {}
+    for variant in variants:
+        machine, extractor = make_machine(EXTRACT_S)
+        graph = make_graph(variant, machine, CHAT_S)
+        graph.invoke({"messages": [("user", "warm-up")]}, cfg(f"warm-{variant}"))
+        machine.flush(timeout=60)
+        setups[variant] = (machine, extractor, graph)
+    samples: dict[str, list[float]] = {v: [] for v in variants}
+    per_block = max(1, turns // ROUNDS)
+    for block in range(ROUNDS):
+        shift = block % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            machine, _, graph = setups[variant]
+            for turn in range(block * per_block, (block + 1) * per_block):
+                start = time.perf_counter()
+                graph.invoke(
+                    {"messages": [("user", f"Question {turn} about my trip")]}, cfg(variant)
+                )
+                samples[variant].append((time.perf_counter() - start) * 1000)
+            machine.flush(timeout=120)
+    results = {}
+    for variant, (machine, extractor, _) in setups.items():
+        machine.close()
+        results[variant] = (timing_from(samples[variant]), extractor.structured_call_count)
+    return results
 
 
 def latency_section() -> str:
@@ -177,7 +195,9 @@ def latency_section() -> str:
         "inline": "ALWAYS, inline (extraction after the reply, blocking)",
         "agno-like": "Agno-like (extraction parallel to the chat call, awaited, no reply seen)",
     }
-    results = {v: run_latency(v) for v in labels}
+    # the fast variants interleaved (their differences are a few ms); the blocking ones apart
+    results = run_latency(["off", "steps", "recall", "bg"], TURNS)
+    results.update(run_latency(["inline", "agno-like"], BLOCKING_TURNS))
     base = results["off"][0]
     rows = []
     for variant, label in labels.items():
@@ -214,8 +234,9 @@ def latency_section() -> str:
         f"at p50 and {fmt_ms(bg.p95 - rec.p95)} ms at p95."
     )
     return (
-        f"### User-visible latency per turn ({TURNS} turns, chat {CHAT_S * 1000:.0f} ms, "
-        f"extraction {EXTRACT_S * 1000:.0f} ms)\n\n"
+        f"### User-visible latency per turn (chat {CHAT_S * 1000:.0f} ms, extraction "
+        f"{EXTRACT_S * 1000:.0f} ms; {TURNS} turns of each of the first four variants "
+        f"in {ROUNDS} rotating blocks; {BLOCKING_TURNS} of the blocking ones)\n\n"
         + table(headers, rows)
         + "\n\n"
         + verdict

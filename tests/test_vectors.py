@@ -158,6 +158,17 @@ async def _acheck(store: BaseStore) -> None:
         )
         scores = await asyncio.to_thread(_exact_scores, store, embed, "ann", query)
         _assert_exact_top([m.text for m in found], scores, 5)
+        # the sync API from another thread (what a sync graph on this store does) agrees
+        assert await asyncio.to_thread(_relevant, store, "ann", query) == [m.text for m in found]
+    # ... and reads the vectors of a new write through the sync path too
+    assert await asyncio.to_thread(_add_then_find, store, "Learning to sail a catamaran") == [
+        "Learning to sail a catamaran"
+    ]
+
+
+def _add_then_find(store: BaseStore, text: str) -> list[str]:
+    run_plan(store, user_memory.add_memory("ann", text, PROV))
+    return _relevant(store, "ann", text, 1)
 
 
 class _WrappedStore(BaseStore):
