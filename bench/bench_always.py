@@ -155,8 +155,8 @@ def cfg(thread: str, user: str = USER) -> dict[str, Any]:
 # -- 1. latency -----------------------------------------------------------------------------------
 
 
-def run_latency(variants: list[str], turns: int) -> dict[str, tuple[Timing, int]]:
-    """Time ``turns`` turns of each variant in ``ROUNDS`` blocks, the variants' order rotating
+def run_latency(variants: list[str], turns: int, rounds: int) -> dict[str, tuple[Timing, int]]:
+    """Time ``turns`` turns of each variant in ``rounds`` blocks, the variants' order rotating
     from round to round, so the machine's drift over the run falls on every variant alike. A
     block ends with a flush, so one variant's background work never runs in another's turns."""
     setups = {}
@@ -167,8 +167,8 @@ def run_latency(variants: list[str], turns: int) -> dict[str, tuple[Timing, int]
         machine.flush(timeout=60)
         setups[variant] = (machine, extractor, graph)
     samples: dict[str, list[float]] = {v: [] for v in variants}
-    per_block = max(1, turns // ROUNDS)
-    for block in range(ROUNDS):
+    per_block = max(1, turns // rounds)
+    for block in range(rounds):
         shift = block % len(variants)
         for variant in variants[shift:] + variants[:shift]:
             machine, _, graph = setups[variant]
@@ -196,8 +196,8 @@ def latency_section() -> str:
         "agno-like": "Agno-like (extraction parallel to the chat call, awaited, no reply seen)",
     }
     # the fast variants interleaved (their differences are a few ms); the blocking ones apart
-    results = run_latency(["off", "steps", "recall", "bg"], TURNS)
-    results.update(run_latency(["inline", "agno-like"], BLOCKING_TURNS))
+    results = run_latency(["off", "steps", "recall", "bg"], TURNS, ROUNDS)
+    results.update(run_latency(["inline", "agno-like"], BLOCKING_TURNS, 5))
     base = results["off"][0]
     rows = []
     for variant, label in labels.items():
