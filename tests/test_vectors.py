@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.stores import user_memory
 from agno_learn_langgraph.stores.base import VERSIONS_NAMESPACE, arun_plan, run_plan
 from agno_learn_langgraph.stores.vectors import VectorIndex, vector_source
+from agno_learn_langgraph.testing import HashEmbeddings
 
 PROV = Provenance(mode="api")
 TOPICS = [
@@ -201,7 +203,7 @@ def test_vector_index_metrics_and_a_clear_dimension_error() -> None:
     vectors = {"a": np.array([1.0, 0.0]), "b": np.array([3.0, 3.0])}
     for metric, expected in (("cosine", "b"), ("inner_product", "b"), ("l2", "a")):
         index = VectorIndex(["a", "b"], [{"k": "a"}, {"k": "b"}], metric=metric)  # type: ignore[arg-type]
-        index.set_vectors(vectors, ["a", "b"])
+        index.set_vectors(vectors, index.missing())
         assert index.rank(np.array([1.0, 0.9]), limit=1) == [{"k": expected}]
     with pytest.raises(ValueError, match="3 dimensions but the stored vectors have 2"):
         index.rank(np.array([1.0, 0.0, 0.0]), limit=1)
@@ -222,3 +224,108 @@ def test_ops_the_store_does_not_know_never_reach_it(vector_index: dict[str, Any]
     _fill(store)
     _relevant(store, "ann", "green tea")
     assert {type(op).__module__ for op in seen} == {"langgraph.store.base"}
+
+
+def test_a_vector_read_for_an_older_write_is_not_kept() -> None:
+    index = VectorIndex(["k"], [{"text": "old"}], metric="cosine")
+    asked = index.missing()  # a reader asks for k's vector ...
+    index.apply("k", {"text": "new"})  # ... another thread rewrites k meanwhile ...
+    index.set_vectors({"k": np.array([1.0, 0.0])}, asked)  # ... and the old vector arrives
+    assert "k" in index.missing()  # still to be read: the next search reads the new one
+    index.set_vectors({"k": np.array([0.0, 1.0])}, index.missing())
+    assert index.missing() == {}
+    assert index.rank(np.array([0.0, 1.0]), limit=1) == [{"text": "new"}]
+
+
+def test_ties_go_to_the_newest() -> None:
+    keys = [f"k{i}" for i in range(20)]  # newest first
+    index = VectorIndex(keys, [{"k": k} for k in keys], metric="cosine")
+    index.set_vectors({k: np.array([1.0, 1.0]) for k in keys}, index.missing())
+    assert index.rank(np.array([1.0, 1.0]), limit=3) == [{"k": "k0"}, {"k": "k1"}, {"k": "k2"}]
+
+
+def test_stored_vectors_are_read_in_every_format_an_adapter_may_give() -> None:
+    from agno_learn_langgraph.stores.vectors import _decode_vector
+
+    raw = (3).to_bytes(2, "big") + b"\x00\x00" + np.array([1, 2.5, -3], ">f4").tobytes()
+    assert _decode_vector(raw, ">f4").tolist() == [1.0, 2.5, -3.0]
+    assert _decode_vector(memoryview(raw), ">f4").tolist() == [1.0, 2.5, -3.0]
+    assert _decode_vector(raw[:-4], ">f4") is None  # header says 3, body has 2
+    assert _decode_vector(np.array([1.0, 2.0]), ">f4").tolist() == [1.0, 2.0]
+
+    class Vector:  # pgvector.psycopg's type
+        def to_list(self) -> list[float]:
+            return [0.5, 0.25]
+
+    assert _decode_vector(Vector(), ">f4").tolist() == [0.5, 0.25]
+    assert _decode_vector("not a vector", ">f4") is None
+
+
+class _WritesDuringScan(InMemoryStore):
+    """Another thread of this process adds a memory while the cold scan is in flight."""
+
+    __slots__ = ("armed",)
+
+    def batch(self, ops: Any) -> list[Result]:
+        ops = list(ops)
+        results = super().batch(ops)
+        full_scan = any(isinstance(op, SearchOp) and not op.query and op.limit > 1000 for op in ops)
+        if full_scan and self.armed:
+            self.armed = False
+            thread = threading.Thread(
+                target=run_plan,
+                args=(self, user_memory.add_memory("ann", "Keeps a beehive on the roof", PROV)),
+            )
+            thread.start()
+            thread.join()
+        return results  # the scan's answer, without the memory written meanwhile
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["vectors", "bm25"])
+def test_a_write_racing_the_first_scan_is_not_lost(
+    indexed: bool, vector_index: dict[str, Any]
+) -> None:
+    store = _WritesDuringScan(index=vector_index) if indexed else _WritesDuringScan()
+    store.armed = False
+    _fill(store)
+    store.armed = True
+    run_plan(store, user_memory.relevant_memories("ann", "tea", limit=5, indexed=indexed))
+    # a later write of this process lands in whatever index was cached, bumping its version
+    run_plan(store, user_memory.add_memory("ann", "Plays chess on Sundays", PROV))
+    found = run_plan(
+        store, user_memory.relevant_memories("ann", "beehive roof", limit=3, indexed=indexed)
+    )
+    assert "Keeps a beehive on the roof" in [m.text for m in found]
+
+
+def test_a_namespace_too_large_to_keep_is_searched_by_the_store(
+    vector_index: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_learn_langgraph.stores import base
+
+    monkeypatch.setattr(base, "MAX_VECTOR_BYTES", 1024)  # 120 memories x 256 dims is more
+    store = _CountingStore(index=vector_index)
+    store.query_searches = 0
+    _fill(store)
+    for query in QUERIES:
+        scores = _exact_scores(store, vector_index["embed"], "ann", query)
+        _assert_exact_top(_relevant(store, "ann", query), scores, 5)
+    assert store.query_searches == len(QUERIES)
+
+
+async def test_async_only_embeddings_work_from_sync_code_on_an_async_store(
+    request: pytest.FixtureRequest,
+) -> None:
+    embed = HashEmbeddings(dims=256)
+
+    async def aembed(texts: list[str]) -> list[list[float]]:
+        return embed.embed_documents(texts)
+
+    db = request.getfixturevalue("pgvector_database")
+    db.reset()
+    index = {"dims": 256, "embed": aembed, "fields": ["search_text"]}
+    async with aopen_store(db.url, index=index) as opened:  # type: ignore[arg-type]
+        for text in TEXTS[:30]:
+            await arun_plan(opened.store, user_memory.add_memory("ann", text, PROV))
+        found = await asyncio.to_thread(_relevant, opened.store, "ann", "green tea", 3)
+    assert found and all("green tea" in t for t in found)

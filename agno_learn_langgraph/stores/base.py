@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 import uuid
@@ -84,6 +85,8 @@ __all__ = [
     "tokenize",
     "write_lock",
 ]
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PlanOp = Op | EmbedQueryOp | VectorsOp
@@ -365,6 +368,8 @@ INDEX_SCAN_LIMIT = 100_000
 """Most items one ranked namespace index holds (the newest)."""
 CACHE_MAX_ITEMS = 250_000
 """Most items all cached indexes of a process hold together (least recently used go first)."""
+CACHE_MAX_VECTOR_BYTES = 1024 * 1024 * 1024
+"""Most bytes all cached vector matrices of a process hold together (least recently used go)."""
 CACHE_TTL_S = 300.0
 _MIN_MERGE = 256
 _BULK_WRITE = 64
@@ -540,23 +545,49 @@ def _matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
     return all(value.get(k) == v for k, v in (filter or {}).items())
 
 
+class _TooBig:
+    """Cached in place of a vector index too large to keep: the store searches that namespace."""
+
+    def __len__(self) -> int:
+        return 0
+
+    def apply(self, key: str, value: dict[str, Any] | None) -> None:
+        pass
+
+
 @dataclass
 class _Cached:
     version: str | None
     built_at: float
     filter: dict[str, Any] | None
-    index: NamespaceIndex | VectorIndex
+    index: NamespaceIndex | VectorIndex | _TooBig
+
+
+def _nbytes(entry: _Cached) -> int:
+    return entry.index.nbytes if isinstance(entry.index, VectorIndex) else 0
 
 
 class _IndexCache:
-    """Per-store LRU of namespace indexes, bounded by their total number of items."""
+    """Per-store LRU of namespace indexes, bounded by their items and their vector bytes."""
 
-    def __init__(self, max_items: int) -> None:
+    def __init__(self, max_items: int, max_vector_bytes: int) -> None:
         self.max_items = max_items
+        self.max_vector_bytes = max_vector_bytes
         self._entries: weakref.WeakKeyDictionary[BaseStore, OrderedDict[Hashable, _Cached]] = (
             weakref.WeakKeyDictionary()
         )
+        # per store and namespace: how many batches this process wrote there (see generation)
+        self._writes: weakref.WeakKeyDictionary[BaseStore, dict[tuple[str, ...], int]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
+
+    def generation(self, store: BaseStore, namespace: tuple[str, ...]) -> int:
+        """A counter of this process's writes to ``namespace``: read it before a full scan and
+        pass it to :meth:`put`, so an index built from a scan that a concurrent write of this
+        process may have missed is not cached (its write-through found no entry to update)."""
+        with self._lock:
+            return self._writes.get(store, {}).get(namespace, 0)
 
     def get(self, store: BaseStore, key: Hashable, version: str | None) -> _Cached | None:
         with self._lock:
@@ -570,16 +601,20 @@ class _IndexCache:
             entries.move_to_end(key)
             return hit
 
-    def put(self, store: BaseStore, key: Hashable, entry: _Cached) -> None:
+    def put(self, store: BaseStore, key: Hashable, entry: _Cached, generation: int) -> None:
+        """Cache ``entry`` unless this process wrote its namespace since ``generation``."""
         with self._lock:
+            if self._writes.get(store, {}).get(key[0], 0) != generation:  # type: ignore[index]
+                return
             entries = self._entries.setdefault(store, OrderedDict())
             entries[key] = entry
             entries.move_to_end(key)
-            total = sum(len(e.index) for es in self._entries.values() for e in es.values())
+            every = [e for es in self._entries.values() for e in es.values()]
+            items, nbytes = sum(len(e.index) for e in every), sum(_nbytes(e) for e in every)
             for es in list(self._entries.values()):
-                while es and total > self.max_items:
+                while es and (items > self.max_items or nbytes > self.max_vector_bytes):
                     _, dropped = es.popitem(last=False)
-                    total -= len(dropped.index)
+                    items, nbytes = items - len(dropped.index), nbytes - _nbytes(dropped)
 
     def write_through(
         self, store: BaseStore, ops: list[Op], stamps: dict[tuple[str, ...], str]
@@ -590,6 +625,9 @@ class _IndexCache:
         instead: one rebuild on the next read is cheaper than many segment merges.
         """
         with self._lock:
+            counts = self._writes.setdefault(store, {})
+            for namespace in stamps:
+                counts[namespace] = counts.get(namespace, 0) + 1
             entries = self._entries.get(store)
             if not entries:
                 return
@@ -608,7 +646,7 @@ class _IndexCache:
                 entry.version = stamps[namespace]
 
 
-_CACHE = _IndexCache(CACHE_MAX_ITEMS)
+_CACHE = _IndexCache(CACHE_MAX_ITEMS, CACHE_MAX_VECTOR_BYTES)
 
 
 def search_text(value: dict[str, Any]) -> str:
@@ -633,12 +671,20 @@ def ranked_namespace(
     cached = _CACHE.get(store, key, version) if store is not None else None
     if cached is not None and isinstance(cached.index, NamespaceIndex):
         return cached.index
+    generation = _CACHE.generation(store, namespace) if store is not None else 0
     (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
     ordered = newest_first(as_items(items))
     index = NamespaceIndex([it.key for it in ordered], [it.value for it in ordered], text_of)
     if store is not None:
-        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index))
+        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index), generation)
     return index
+
+
+def _store_search(
+    namespace: tuple[str, ...], query: str, filter: dict[str, Any] | None, limit: int
+) -> Plan[list[dict[str, Any]]]:
+    (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
+    return [it.value for it in as_items(hits)]
 
 
 def semantic_search(
@@ -652,14 +698,16 @@ def semantic_search(
 
     Exact search over the namespace's stored vectors kept in process (see ``stores.vectors``):
     one round trip (version stamp + query embedding) when the cached matrix is current, one more
-    to read the vectors of this process's new writes, or the whole namespace after another
-    process wrote. Stores without a :func:`~.vectors.vector_source` search by themselves.
+    to read the vectors of this process's new writes, two to load the namespace after another
+    process wrote. The store searches by itself when it has no
+    :func:`~.vectors.vector_source`, when the namespace is too large to keep (more than
+    ``INDEX_SCAN_LIMIT`` items or ``MAX_VECTOR_BYTES`` of vectors), or when the stored vectors
+    do not fit the query embedding (the embeddings changed).
     """
     store = _CURRENT_STORE.get()
     source = vector_source(store) if store is not None else None
     if source is None or store is None:
-        (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
-        return [it.value for it in as_items(hits)]
+        return (yield from _store_search(namespace, query, filter, limit))
     key = (namespace, json.dumps(filter, sort_keys=True), VectorIndex)
     stamp, query_vector = yield [
         GetOp(VERSIONS_NAMESPACE, _version_key(namespace)),
@@ -667,23 +715,31 @@ def semantic_search(
     ]
     version = stamp.value.get("v") if isinstance(stamp, Item) else None
     cached = _CACHE.get(store, key, version)
+    if cached is not None and isinstance(cached.index, _TooBig):
+        return (yield from _store_search(namespace, query, filter, limit))
     if cached is not None and isinstance(cached.index, VectorIndex):
         index = cached.index
-        if missing := index.missing():
-            (vectors,) = yield [VectorsOp(namespace, tuple(missing))]
-            index.set_vectors(vectors, missing)
+    else:
+        generation = _CACHE.generation(store, namespace)
+        (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
+        found = as_items(items)
+        dims = int(getattr(store, "index_config", {}).get("dims") or len(query_vector))
+        if len(found) >= INDEX_SCAN_LIMIT or len(found) * dims * 4 > MAX_VECTOR_BYTES:
+            entry = _Cached(version, time.monotonic(), filter, _TooBig())
+            _CACHE.put(store, key, entry, generation)
+            return (yield from _store_search(namespace, query, filter, limit))
+        ordered = newest_first(found)
+        index = VectorIndex(
+            [it.key for it in ordered], [it.value for it in ordered], metric=source.metric
+        )
+        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index), generation)
+    if missing := index.missing():
+        (vectors,) = yield [
+            VectorsOp(namespace, None if len(index) == len(missing) else tuple(missing))
+        ]
+        index.set_vectors(vectors, missing)
+    try:
         return index.rank(query_vector, limit=limit)
-    items, vectors = yield [
-        search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT),
-        VectorsOp(namespace),
-    ]
-    ordered = newest_first(as_items(items))
-    index = VectorIndex(
-        [it.key for it in ordered], [it.value for it in ordered], metric=source.metric
-    )
-    index.set_vectors(vectors, index.missing())
-    if index.nbytes > MAX_VECTOR_BYTES:  # too big to keep: let the store search this one
-        (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
-        return [it.value for it in as_items(hits)]
-    _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index))
-    return index.rank(query_vector, limit=limit)
+    except ValueError as exc:  # stored vectors of another size: the store's search still works
+        logger.warning("%s Searching %s with the store instead.", exc, "/".join(namespace))
+        return (yield from _store_search(namespace, query, filter, limit))

@@ -22,7 +22,7 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -39,6 +39,8 @@ FIELD = "search_text"
 """The one field this package indexes (``stores.base.put`` writes it)."""
 MAX_VECTOR_BYTES = 512 * 1024 * 1024
 """Largest matrix one namespace may keep in process; bigger namespaces use the store's search."""
+_DECODE_ON_LOOP = 1_000
+"""Most vectors an async read converts on the event loop (more go to a worker thread)."""
 
 Metric = Literal["cosine", "inner_product", "l2"]
 
@@ -106,7 +108,9 @@ class _MemorySource(VectorSource):
         return found
 
     async def avectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
-        return self.vectors(op)  # in process: no I/O to hand off
+        if op.keys is not None and len(op.keys) <= _DECODE_ON_LOOP:
+            return self.vectors(op)  # a few keys, in process: no need for a thread
+        return await asyncio.to_thread(self.vectors, op)
 
 
 def _pg_sql(op: VectorsOp) -> tuple[str, tuple[Any, ...]]:
@@ -118,8 +122,28 @@ def _pg_sql(op: VectorsOp) -> tuple[str, tuple[Any, ...]]:
     return sql, params
 
 
+def _decode_vector(raw: Any, dtype: str) -> np.ndarray | None:
+    """One ``embedding`` column value as float32, or ``None`` when it cannot be read."""
+    if isinstance(raw, bytes | bytearray | memoryview):
+        # pgvector's binary format: uint16 dims, uint16 unused, then big-endian floats
+        data = bytes(raw)
+        dims = int.from_bytes(data[:2], "big")
+        vector = np.frombuffer(data, dtype=dtype, offset=4)
+        return vector.astype(np.float32) if len(vector) == dims else None
+    # an adapter the application registered (pgvector.psycopg): ndarray, Vector, HalfVector
+    for convert in ("to_numpy", "to_list"):
+        if hasattr(raw, convert):
+            raw = getattr(raw, convert)()
+            break
+    try:
+        vector = np.asarray(raw, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    return vector if vector.ndim == 1 else None
+
+
 class _PostgresSource(VectorSource):
-    """``PostgresStore``: ``store_vectors`` rows in pgvector's binary format."""
+    """``PostgresStore``: ``store_vectors`` rows, in pgvector's binary format."""
 
     def __init__(self, store: Any, dtype: str) -> None:
         super().__init__(store)
@@ -127,36 +151,46 @@ class _PostgresSource(VectorSource):
         self._dtype = dtype
 
     def _decode(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
-        # pgvector binary: uint16 dims, uint16 unused, then big-endian floats
-        return {
-            row["key"]: np.frombuffer(row["embedding"], dtype=self._dtype, offset=4).astype(
-                np.float32
-            )
-            for row in rows
-            if row["embedding"] is not None
-        }
+        found = {}
+        for row in rows:
+            vector = _decode_vector(row["embedding"], self._dtype)
+            if vector is not None:
+                found[row["key"]] = vector
+        return found
 
     def vectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
         if op.keys == ():
             return {}
-        with self.store._cursor() as cur:
+        # pipeline=True: the store's own lock when it shares one connection
+        with self.store._cursor(pipeline=True) as cur:
             cur.execute(*_pg_sql(op))
-            return self._decode(cur.fetchall())
+            rows = cur.fetchall()
+        return self._decode(rows)
 
 
 class _AsyncPostgresSource(_PostgresSource):
     """``AsyncPostgresStore``: the same query on its async connection."""
 
-    def vectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
+    def _on_loop(self, coro: Any) -> Any:
         # like AsyncPostgresStore.batch: only from a thread other than the store's loop
-        return asyncio.run_coroutine_threadsafe(self.avectors(op), self.store.loop).result()
+        return asyncio.run_coroutine_threadsafe(coro, self.store.loop).result()
+
+    def embed(self, text: str) -> np.ndarray:
+        # the store's sync batch embeds through abatch, so async-only embeddings work there too
+        return cast(np.ndarray, self._on_loop(self.aembed(text)))
+
+    def vectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
+        return cast(dict[str, np.ndarray], self._on_loop(self.avectors(op)))
 
     async def avectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
         if op.keys == ():
             return {}
-        async with self.store._cursor() as cur:
+        async with self.store._cursor(pipeline=True) as cur:
             await cur.execute(*_pg_sql(op))
-            return self._decode(await cur.fetchall())
+            rows = await cur.fetchall()
+        if len(rows) > _DECODE_ON_LOOP:  # a whole namespace: decode off the event loop
+            return await asyncio.to_thread(self._decode, rows)
+        return self._decode(rows)
 
 
 def vector_source(store: Any) -> VectorSource | None:
@@ -189,11 +223,12 @@ def vector_source(store: Any) -> VectorSource | None:
 class VectorIndex:
     """A ranked namespace's values and their stored vectors, searched exactly with numpy.
 
-    Rows are appended in place as this process writes (their vectors are fetched before the
-    next search: :meth:`missing`, :meth:`set_vectors`); deletes mask their row.
+    Rows are appended in place as this process writes; a written row's vector is read before the
+    next search (:meth:`missing`, then :meth:`set_vectors`, which ignores a vector read for an
+    older write of the row). Deletes mask their row.
 
     >>> index = VectorIndex(["a", "b"], [{"t": "a"}, {"t": "b"}], metric="cosine")
-    >>> index.set_vectors({"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}, ["a", "b"])
+    >>> index.set_vectors({"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}, index.missing())
     >>> index.rank(np.array([0.1, 0.9]), limit=1)
     [{'t': 'b'}]
     """
@@ -208,24 +243,25 @@ class VectorIndex:
         self._keys = list(keys)
         self._values: list[dict[str, Any] | None] = list(values)
         self._row = {k: i for i, k in enumerate(self._keys)}
-        self._seq = np.arange(n, 0, -1, dtype=np.int64)  # larger = newer
+        self._seq = np.arange(n, 0, -1, dtype=np.int64)  # the row's write number; larger = newer
         self._next_seq = n + 1
         self._alive = np.ones(n, dtype=bool)
         self._has = np.zeros(n, dtype=bool)
         self._matrix: np.ndarray | None = None  # (capacity, dims), allocated with the first vector
-        self._missing: set[str] = set(self._keys)
+        self._missing: dict[str, int] = {k: int(self._seq[i]) for i, k in enumerate(self._keys)}
 
     def __len__(self) -> int:
         return int(self._alive.sum())
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by the vector matrix."""
         return 0 if self._matrix is None else int(self._matrix.nbytes)
 
-    def missing(self) -> list[str]:
-        """Keys written since their vector was last read."""
+    def missing(self) -> dict[str, int]:
+        """Keys whose vector is not read yet, with the write number it must belong to."""
         with self._lock:
-            return sorted(self._missing)
+            return dict(self._missing)
 
     def apply(self, key: str, value: dict[str, Any] | None) -> None:
         """Record this process's write (``None``: a delete or a value the filter drops)."""
@@ -235,7 +271,7 @@ class VectorIndex:
                 if i is not None:
                     self._alive[i] = False
                     self._values[i] = None
-                self._missing.discard(key)
+                self._missing.pop(key, None)
                 return
             if i is None:
                 i = self._append(key)
@@ -243,8 +279,8 @@ class VectorIndex:
             self._alive[i] = True
             self._has[i] = False
             self._seq[i] = self._next_seq
+            self._missing[key] = self._next_seq
             self._next_seq += 1
-            self._missing.add(key)
 
     def _append(self, key: str) -> int:
         i = len(self._keys)
@@ -260,12 +296,19 @@ class VectorIndex:
             self._matrix = grown
         return i
 
-    def set_vectors(self, vectors: dict[str, np.ndarray], asked: Sequence[str]) -> None:
-        """Store the vectors read for ``asked`` (keys without a stored vector stay unranked)."""
+    def set_vectors(self, vectors: dict[str, np.ndarray], asked: dict[str, int]) -> None:
+        """Store the vectors read for ``asked`` (from :meth:`missing`).
+
+        A key written again since it was asked for stays missing (its vector read may be the
+        old one); a key the store had no vector for stays unranked.
+        """
         with self._lock:
-            for key, vector in vectors.items():
-                i = self._row.get(key)
-                if i is None or not self._alive[i]:
+            for key, seq in asked.items():
+                if self._missing.get(key) != seq:
+                    continue
+                del self._missing[key]
+                vector = vectors.get(key)
+                if vector is None:
                     continue
                 if self._matrix is None:
                     self._matrix = np.zeros((max(16, len(self._keys)), len(vector)), np.float32)
@@ -274,25 +317,29 @@ class VectorIndex:
                 if self.metric == "cosine":
                     norm = float(np.linalg.norm(vector))
                     vector = vector / norm if norm else vector
+                i = self._row[key]
                 self._matrix[i] = vector
                 self._has[i] = True
-            self._missing.difference_update(asked)
 
     def rank(self, query: np.ndarray, *, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` values, most similar first (ties: newest first)."""
+        """Up to ``limit`` values, most similar first (ties: newest first).
+
+        Raises:
+            ValueError: the query has another number of dimensions than the stored vectors.
+        """
         with self._lock:
             if limit <= 0 or self._matrix is None:
                 return []
             n = len(self._keys)
             matrix = self._matrix[:n]
             q = np.asarray(query, dtype=np.float32)
-            if len(q) != matrix.shape[1]:
+            if q.shape != (matrix.shape[1],):
                 raise ValueError(
-                    f"The query embedding has {len(q)} dimensions but the stored vectors have "
+                    f"The query embedding has {q.size} dimensions but the stored vectors have "
                     f"{matrix.shape[1]}; the store's embeddings changed since these were stored."
                 )
-            if self.metric == "l2":
-                scores = -np.square(matrix - q).sum(axis=1)
+            if self.metric == "l2":  # -|m - q|^2 without an n x dims temporary
+                scores = 2 * (matrix @ q) - np.einsum("ij,ij->i", matrix, matrix) - q @ q
             else:
                 if self.metric == "cosine":
                     norm = float(np.linalg.norm(q))
@@ -304,6 +351,7 @@ class VectorIndex:
             usable = min(limit, int(mask.sum()))
             if usable == 0:
                 return []
-            top = np.argpartition(scores, n - usable)[n - usable :]
-            best = sorted(top.tolist(), key=lambda i: (-scores[i], -self._seq[i]))
-            return [v for i in best if (v := self._values[i]) is not None]
+            kth = np.partition(scores, n - usable)[n - usable]
+            tied = np.flatnonzero(scores >= kth)  # every row tied at the cut, newest wins
+            order = np.lexsort((-self._seq[tied], -scores[tied]))[:usable]  # score, then newest
+            return [v for i in tied[order].tolist() if (v := self._values[i]) is not None]
