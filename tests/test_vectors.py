@@ -329,3 +329,20 @@ async def test_async_only_embeddings_work_from_sync_code_on_an_async_store(
             await arun_plan(opened.store, user_memory.add_memory("ann", text, PROV))
         found = await asyncio.to_thread(_relevant, opened.store, "ann", "green tea", 3)
     assert found and all("green tea" in t for t in found)
+
+
+def test_a_namespace_over_the_item_limit_is_searched_by_the_store(
+    vector_index: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_learn_langgraph.stores import base
+
+    store = _CountingStore(index=vector_index)
+    store.query_searches = 0
+    _fill(store)  # 120 memories
+    monkeypatch.setattr(base, "VECTOR_SCAN_LIMIT", 120)  # exactly at the limit: kept
+    _relevant(store, "ann", "green tea")
+    assert store.query_searches == 0
+    run_plan(store, user_memory.add_memory("ann", "One memory over the limit", PROV))
+    store.put(VERSIONS_NAMESPACE, "/".join(user_memory.memory_namespace("ann")), {"v": "x"})
+    assert "One memory over the limit" in _relevant(store, "ann", "memory over the limit", 1)
+    assert store.query_searches == 1

@@ -366,6 +366,8 @@ VERSIONS_NAMESPACE: tuple[str, ...] = (ROOT, "versions")
 RANKED_STORES = frozenset({"user_memory", "learned_knowledge", "entity_memory", "decision_log"})
 INDEX_SCAN_LIMIT = 100_000
 """Most items one ranked namespace index holds (the newest)."""
+VECTOR_SCAN_LIMIT = 250_000
+"""Most items a namespace's vector index holds; a larger namespace is left to the store."""
 CACHE_MAX_ITEMS = 250_000
 """Most items all cached indexes of a process hold together (least recently used go first)."""
 CACHE_MAX_VECTOR_BYTES = 1024 * 1024 * 1024
@@ -701,7 +703,7 @@ def semantic_search(
     to read the vectors of this process's new writes, two to load the namespace after another
     process wrote. The store searches by itself when it has no
     :func:`~.vectors.vector_source`, when the namespace is too large to keep (more than
-    ``INDEX_SCAN_LIMIT`` items or ``MAX_VECTOR_BYTES`` of vectors), or when the stored vectors
+    ``VECTOR_SCAN_LIMIT`` items or ``MAX_VECTOR_BYTES`` of vectors), or when the stored vectors
     do not fit the query embedding (the embeddings changed).
     """
     store = _CURRENT_STORE.get()
@@ -721,10 +723,10 @@ def semantic_search(
         index = cached.index
     else:
         generation = _CACHE.generation(store, namespace)
-        (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
+        (items,) = yield [search_all(namespace, filter=filter, limit=VECTOR_SCAN_LIMIT + 1)]
         found = as_items(items)
         dims = int(getattr(store, "index_config", {}).get("dims") or len(query_vector))
-        if len(found) >= INDEX_SCAN_LIMIT or len(found) * dims * 4 > MAX_VECTOR_BYTES:
+        if len(found) > VECTOR_SCAN_LIMIT or len(found) * dims * 4 > MAX_VECTOR_BYTES:
             entry = _Cached(version, time.monotonic(), filter, _TooBig())
             _CACHE.put(store, key, entry, generation)
             return (yield from _store_search(namespace, query, filter, limit))
