@@ -37,6 +37,7 @@ from collections.abc import (
     Hashable,
     Iterable,
     Iterator,
+    Sequence,
 )
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -51,8 +52,10 @@ from agno_learn_langgraph.stores.lexical import LexicalIndex, bm25_idf, lexical_
 from agno_learn_langgraph.stores.vectors import (
     MAX_VECTOR_BYTES,
     EmbedQueryOp,
+    OwnOp,
     VectorIndex,
     VectorsOp,
+    VectorSource,
     vector_source,
 )
 
@@ -381,7 +384,10 @@ def _version_key(namespace: tuple[str, ...]) -> str:
     return "/".join(namespace)
 
 
-def _stamped(ops: list[Op]) -> tuple[list[Op], dict[tuple[str, ...], str]]:
+_Stamps = dict[tuple[str, ...], str]
+
+
+def _stamped(ops: list[Op]) -> tuple[list[Op], _Stamps]:
     touched = {
         op.namespace
         for op in ops
@@ -400,10 +406,16 @@ def _stamped(ops: list[Op]) -> tuple[list[Op], dict[tuple[str, ...], str]]:
     return [*ops, *puts], stamps
 
 
-def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[Any]]:
+def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[OwnOp]]:
+    """Positions and ops for the store, positions and this package's own ops (see vectors)."""
     store_at = [i for i, op in enumerate(ops) if not isinstance(op, EmbedQueryOp | VectorsOp)]
     own_at = [i for i, op in enumerate(ops) if isinstance(op, EmbedQueryOp | VectorsOp)]
-    return store_at, [cast(Op, ops[i]) for i in store_at], own_at, [ops[i] for i in own_at]
+    return (
+        store_at,
+        [cast(Op, ops[i]) for i in store_at],
+        own_at,
+        [cast(OwnOp, ops[i]) for i in own_at],
+    )
 
 
 def _merge(n: int, *parts: tuple[list[int], list[Any]]) -> list[Any]:
@@ -414,21 +426,28 @@ def _merge(n: int, *parts: tuple[list[int], list[Any]]) -> list[Any]:
     return results
 
 
-def _own_source(store: BaseStore) -> Any:
+def _own_source(store: BaseStore) -> VectorSource:
     source = vector_source(store)
     if source is None:  # semantic_search only yields these ops when a source exists
         raise TypeError(f"{type(store).__name__} has no vector source for this package's ops.")
     return source
 
 
+def _committed(
+    store: BaseStore, ops: list[Op], stamped: list[Result], stamps: _Stamps
+) -> list[Result]:
+    """The results of ``ops`` (without their stamps); this process's caches see the writes."""
+    if stamps:
+        _CACHE.write_through(store, ops, stamps)
+    return stamped[: len(ops)]
+
+
 def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
-    results: list[Any] = []
+    results: list[Result] = []
     if ops:
-        stamped, stamps = _stamped(ops)
-        results = store.batch(stamped)[: len(ops)]
-        if stamps:
-            _CACHE.write_through(store, ops, stamps)
+        stamped_ops, stamps = _stamped(ops)
+        results = _committed(store, ops, store.batch(stamped_ops), stamps)
     if not own:
         return results
     source = _own_source(store)
@@ -442,11 +461,8 @@ async def _abatch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     async def store_part() -> list[Result]:
         if not ops:
             return []
-        stamped, stamps = _stamped(ops)
-        results = (await store.abatch(stamped))[: len(ops)]
-        if stamps:
-            _CACHE.write_through(store, ops, stamps)
-        return results
+        stamped_ops, stamps = _stamped(ops)
+        return _committed(store, ops, await store.abatch(stamped_ops), stamps)
 
     if not own:
         return await store_part()
@@ -656,6 +672,37 @@ def search_text(value: dict[str, Any]) -> str:
     return str(value.get("search_text") or "")
 
 
+def _cached_namespace(
+    namespace: tuple[str, ...],
+    filter: dict[str, Any] | None,
+    kind: Hashable,
+    build: Callable[[list[Item]], Any],
+    *,
+    scan_limit: int,
+    also: Sequence[PlanOp] = (),
+) -> Plan[tuple[Any, list[Any]]]:
+    """The cached index of ``kind`` over ``namespace``, or ``build`` (newest-first items) anew.
+
+    The namespace's version stamp is read with ``also`` (their results are returned too) in one
+    round trip; a second one scans the namespace when the cached index is missing or stale. An
+    index built from a scan is cached only if this process did not write the namespace
+    meanwhile (see :meth:`_IndexCache.generation`).
+    """
+    store = _CURRENT_STORE.get()
+    key = (namespace, json.dumps(filter, sort_keys=True), kind)
+    stamp, *answers = yield [GetOp(VERSIONS_NAMESPACE, _version_key(namespace)), *also]
+    version = stamp.value.get("v") if isinstance(stamp, Item) else None
+    cached = _CACHE.get(store, key, version) if store is not None else None
+    if cached is not None:
+        return cached.index, answers
+    generation = _CACHE.generation(store, namespace) if store is not None else 0
+    (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
+    index = build(newest_first(as_items(items)))
+    if store is not None:
+        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index), generation)
+    return index, answers
+
+
 def ranked_namespace(
     namespace: tuple[str, ...],
     text_of: Callable[[dict[str, Any]], str] = search_text,
@@ -666,20 +713,14 @@ def ranked_namespace(
 
     One round trip (the version stamp) when the cached index is current; two otherwise.
     """
-    store = _CURRENT_STORE.get()
-    key = (namespace, json.dumps(filter, sort_keys=True), text_of)
-    (stamp,) = yield [GetOp(VERSIONS_NAMESPACE, _version_key(namespace))]
-    version = stamp.value.get("v") if isinstance(stamp, Item) else None
-    cached = _CACHE.get(store, key, version) if store is not None else None
-    if cached is not None and isinstance(cached.index, NamespaceIndex):
-        return cached.index
-    generation = _CACHE.generation(store, namespace) if store is not None else 0
-    (items,) = yield [search_all(namespace, filter=filter, limit=INDEX_SCAN_LIMIT)]
-    ordered = newest_first(as_items(items))
-    index = NamespaceIndex([it.key for it in ordered], [it.value for it in ordered], text_of)
-    if store is not None:
-        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index), generation)
-    return index
+
+    def build(items: list[Item]) -> NamespaceIndex:
+        return NamespaceIndex([it.key for it in items], [it.value for it in items], text_of)
+
+    index, _ = yield from _cached_namespace(
+        namespace, filter, text_of, build, scan_limit=INDEX_SCAN_LIMIT
+    )
+    return cast(NamespaceIndex, index)
 
 
 def _store_search(
@@ -710,38 +751,30 @@ def semantic_search(
     source = vector_source(store) if store is not None else None
     if source is None or store is None:
         return (yield from _store_search(namespace, query, filter, limit))
-    key = (namespace, json.dumps(filter, sort_keys=True), VectorIndex)
-    stamp, query_vector = yield [
-        GetOp(VERSIONS_NAMESPACE, _version_key(namespace)),
-        EmbedQueryOp(query),
-    ]
-    version = stamp.value.get("v") if isinstance(stamp, Item) else None
-    cached = _CACHE.get(store, key, version)
-    if cached is not None and isinstance(cached.index, _TooBig):
+    dims = int(getattr(store, "index_config", {}).get("dims") or 0)
+
+    def build(items: list[Item]) -> VectorIndex | _TooBig:
+        if len(items) > VECTOR_SCAN_LIMIT or len(items) * dims * 4 > MAX_VECTOR_BYTES:
+            return _TooBig()
+        keys, values = [it.key for it in items], [it.value for it in items]
+        return VectorIndex(keys, values, metric=source.metric)
+
+    index, (query_vector,) = yield from _cached_namespace(
+        namespace,
+        filter,
+        VectorIndex,
+        build,
+        scan_limit=VECTOR_SCAN_LIMIT + 1,
+        also=[EmbedQueryOp(query)],
+    )
+    if isinstance(index, _TooBig):
         return (yield from _store_search(namespace, query, filter, limit))
-    if cached is not None and isinstance(cached.index, VectorIndex):
-        index = cached.index
-    else:
-        generation = _CACHE.generation(store, namespace)
-        (items,) = yield [search_all(namespace, filter=filter, limit=VECTOR_SCAN_LIMIT + 1)]
-        found = as_items(items)
-        dims = int(getattr(store, "index_config", {}).get("dims") or len(query_vector))
-        if len(found) > VECTOR_SCAN_LIMIT or len(found) * dims * 4 > MAX_VECTOR_BYTES:
-            entry = _Cached(version, time.monotonic(), filter, _TooBig())
-            _CACHE.put(store, key, entry, generation)
-            return (yield from _store_search(namespace, query, filter, limit))
-        ordered = newest_first(found)
-        index = VectorIndex(
-            [it.key for it in ordered], [it.value for it in ordered], metric=source.metric
-        )
-        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index), generation)
     if missing := index.missing():
-        (vectors,) = yield [
-            VectorsOp(namespace, None if len(index) == len(missing) else tuple(missing))
-        ]
+        whole = len(missing) == len(index)  # a new index: read the namespace in one query
+        (vectors,) = yield [VectorsOp(namespace, None if whole else tuple(missing))]
         index.set_vectors(vectors, missing)
     try:
-        return index.rank(query_vector, limit=limit)
+        return cast(list[dict[str, Any]], index.rank(query_vector, limit=limit))
     except ValueError as exc:  # stored vectors of another size: the store's search still works
         logger.warning("%s Searching %s with the store instead.", exc, "/".join(namespace))
         return (yield from _store_search(namespace, query, filter, limit))

@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "MAX_VECTOR_BYTES",
     "EmbedQueryOp",
+    "OwnOp",
     "VectorIndex",
     "VectorSource",
     "VectorsOp",
