@@ -1064,14 +1064,14 @@ def create_extraction_node(
     def learn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         if stores:
             store, scope = current_run(name, config)
-            messages = list(state.get("messages") or [])
+            messages = state.get("messages") or []
             schedule_extraction(machine, store, scope, messages, model=model, background=background)
         return {}
 
     async def alearn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         if stores:
             store, scope = current_run(name, config)
-            messages = list(state.get("messages") or [])
+            messages = state.get("messages") or []
             await aschedule_extraction(
                 machine, store, scope, messages, model=model, background=background
             )

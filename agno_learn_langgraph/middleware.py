@@ -140,7 +140,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
                 self.machine,
                 store,
                 scope,
-                list(state["messages"]),
+                state["messages"],
                 model=self.extraction_model,
                 background=self.background,
             )
@@ -158,7 +158,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
                 self.machine,
                 store,
                 scope,
-                list(state["messages"]),
+                state["messages"],
                 model=self.extraction_model,
                 background=self.background,
             )

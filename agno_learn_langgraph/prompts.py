@@ -25,6 +25,7 @@ from agno_learn_langgraph.records import (
 __all__ = [
     "CONTEXT_PREAMBLE",
     "RecallData",
+    "knowledge_lines",
     "quote",
     "render_learning_context",
     "render_tool_guidance",
@@ -124,7 +125,8 @@ def _entities(data: RecallData) -> str:
     return _block("entity_memory", lines)
 
 
-def _knowledge(items: Sequence[LearnedKnowledge]) -> str:
+def knowledge_lines(items: Sequence[LearnedKnowledge]) -> list[str]:
+    """Numbered learnings with their context and tags, quoted (recall and ``search_learnings``)."""
     lines = []
     for i, k in enumerate(items, 1):
         lines.append(f"{i}. {quote(k.title)}: {quote(k.learning)}")
@@ -132,7 +134,11 @@ def _knowledge(items: Sequence[LearnedKnowledge]) -> str:
             lines.append(f"   context: {quote(k.context)}")
         if k.tags:
             lines.append(f"   tags: {', '.join(quote(t) for t in k.tags)}")
-    return _block("relevant_learnings", lines)
+    return lines
+
+
+def _knowledge(items: Sequence[LearnedKnowledge]) -> str:
+    return _block("relevant_learnings", knowledge_lines(items))
 
 
 def _decisions(decisions: Sequence[Decision]) -> str:

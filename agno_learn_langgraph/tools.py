@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agno_learn_langgraph.config import LearningMachine, LearningMode, StoreName, UserProfileConfig
 from agno_learn_langgraph.errors import LearningInputError
-from agno_learn_langgraph.prompts import quote
+from agno_learn_langgraph.prompts import knowledge_lines, quote
 from agno_learn_langgraph.records import (
     Decision,
     Entity,
@@ -462,14 +462,9 @@ def _search_learnings(call: _Call, a: _SearchLearningsArgs) -> Plan[str]:
     )
     if not found:
         return "No relevant learnings found."
-    lines = [f"Found {_plural(len(found), 'relevant learning')}:"]
-    for i, k in enumerate(found, 1):
-        lines.append(f"{i}. {quote(k.title)}: {quote(k.learning)}")
-        if k.context:
-            lines.append(f"   context: {quote(k.context)}")
-        if k.tags:
-            lines.append(f"   tags: {', '.join(quote(t) for t in k.tags)}")
-    return "\n".join(lines)
+    return "\n".join(
+        [f"Found {_plural(len(found), 'relevant learning')}:", *knowledge_lines(found)]
+    )
 
 
 class _SaveLearningArgs(_Args):
