@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from agno_learn_langgraph.middleware import LearningMiddleware
     from agno_learn_langgraph.nodes import (
         LearningState,
+        create_learning_agent_node,
         create_recall_node,
         with_learning_context,
     )
@@ -82,6 +83,7 @@ _LAZY: dict[str, str] = {
     "describe_url": "backends",
     "open_store": "backends",
     "LearningState": "nodes",
+    "create_learning_agent_node": "nodes",
     "create_recall_node": "nodes",
     "with_learning_context": "nodes",
     "abuild_learning_context": "recall",
@@ -165,6 +167,7 @@ __all__ = [
     "build_learning_context",
     "create_approval_node",
     "create_extraction_node",
+    "create_learning_agent_node",
     "create_learning_tools",
     "create_propose_tools",
     "create_recall_node",

@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain.tools import ToolRuntime
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langgraph.store.base import BaseStore, GetOp, PutOp
 from langgraph.types import interrupt
@@ -56,7 +56,7 @@ from agno_learn_langgraph.records import (
     fingerprint,
     utcnow,
 )
-from agno_learn_langgraph.runtime import current_run, require_store
+from agno_learn_langgraph.runtime import GraphNode, current_run, require_store
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope, resolve_scope
 from agno_learn_langgraph.stores import entity_memory, learned_knowledge, user_memory, user_profile
 from agno_learn_langgraph.stores import proposals as proposal_store
@@ -800,9 +800,7 @@ async def areview_pending(
     return await arun_plan(store, plan_apply_review(machine, response, scope))
 
 
-def create_approval_node(
-    machine: LearningMachine, *, name: str = "review_learnings"
-) -> RunnableLambda:
+def create_approval_node(machine: LearningMachine, *, name: str = "review_learnings") -> GraphNode:
     """A node that interrupts once for the thread's pending proposals and applies the decisions.
 
     Place it after the tools node (``agent -> tools -> review_learnings -> agent``). It returns
@@ -827,7 +825,7 @@ def create_approval_node(
         await areview_pending(machine, store, scope)
         return {}
 
-    return RunnableLambda(review, afunc=areview, name=name)
+    return GraphNode(review, areview, name)
 
 
 # -- review outside the graph ------------------------------------------------------------------

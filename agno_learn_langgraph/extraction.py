@@ -41,7 +41,7 @@ from typing import Any, Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -69,7 +69,7 @@ from agno_learn_langgraph.records import (
     SessionContext,
     UserProfile,
 )
-from agno_learn_langgraph.runtime import current_run
+from agno_learn_langgraph.runtime import GraphNode, current_run
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import (
     entity_memory,
@@ -415,8 +415,9 @@ def resolve_models(
         if found is None:
             raise ValueError(
                 f"ALWAYS/PROPOSE extraction for {store} needs a chat model, and none is set. "
-                "Pass one: create_extraction_node(machine, model=...), "
-                "LearningMachine(model=...) or a store config's model=."
+                "Pass one: LearningMachine(model=...), a store config's model=, "
+                "create_extraction_node(machine, model=...), or extraction_model= of "
+                "create_learning_agent_node / LearningMiddleware."
             )
         out[store] = found
     return out
@@ -1025,7 +1026,7 @@ def create_extraction_node(
     model: BaseChatModel | None = None,
     background: bool | None = None,
     name: str = "learn",
-) -> RunnableLambda:
+) -> GraphNode:
     """A node that learns from the finished turn; place it after the agent's final response.
 
     It reads ``state["messages"]`` (the reply included), checks the store and the ids at once,
@@ -1077,4 +1078,4 @@ def create_extraction_node(
             )
         return {}
 
-    return RunnableLambda(learn, afunc=alearn, name=name)
+    return GraphNode(learn, alearn, name)

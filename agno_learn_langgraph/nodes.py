@@ -13,33 +13,55 @@ A typical graph::
     builder.add_node("review_learnings", create_approval_node(machine))   # PROPOSE
     builder.add_node("learn", create_extraction_node(machine))              # ALWAYS
 
+The same graph with recall and extraction folded into the agent's step (two LangGraph steps fewer
+per turn)::
+
+    builder.add_node("agent", create_learning_agent_node(machine, call_model))
+    builder.add_node("tools", ToolNode(tools + create_learning_tools(machine)))
+
 The extraction and approval factories live with their modes (``extraction.py``,
 ``approval.py``) and are re-exported here, the module of node factories.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, cast
 
-from langchain_core.messages import BaseMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, convert_to_messages
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.runnables.utils import is_async_callable
 from langgraph.graph import MessagesState
+from langgraph.graph.message import add_messages
+from langgraph.runtime import get_runtime
+from langgraph.types import Command
 
 from agno_learn_langgraph.approval import create_approval_node
 from agno_learn_langgraph.config import LearningMachine
-from agno_learn_langgraph.extraction import create_extraction_node
+from agno_learn_langgraph.extraction import (
+    aschedule_extraction,
+    create_extraction_node,
+    extraction_stores,
+    resolve_models,
+    schedule_extraction,
+)
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,
     last_user_text,
 )
-from agno_learn_langgraph.runtime import current_run
+from agno_learn_langgraph.runtime import GraphNode, current_run
 
 __all__ = [
     "LearningState",
     "create_approval_node",
     "create_extraction_node",
+    "create_learning_agent_node",
     "create_recall_node",
     "with_learning_context",
 ]
@@ -70,7 +92,26 @@ def with_learning_context(
     return [SystemMessage(section), *chat]
 
 
-def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> RunnableLambda:
+def _recall(
+    machine: LearningMachine, state: dict[str, Any], name: str, config: RunnableConfig
+) -> str:
+    store, scope = current_run(name, config)
+    if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
+        machine._runner.wait_for(scope.thread_id, machine.wait_for_extraction_s)
+    return build_learning_context(machine, store, scope, last_user_text(state.get("messages", [])))
+
+
+async def _arecall(
+    machine: LearningMachine, state: dict[str, Any], name: str, config: RunnableConfig
+) -> str:
+    store, scope = current_run(name, config)
+    if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
+        await machine._runner.await_for(scope.thread_id, machine.wait_for_extraction_s)
+    query = last_user_text(state.get("messages", []))
+    return await abuild_learning_context(machine, store, scope, query)
+
+
+def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> GraphNode:
     """A node that writes the turn's learning section to ``state["learning_context"]``.
 
     Place it before the model node; the model node prepends it with :func:`with_learning_context`.
@@ -83,17 +124,150 @@ def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> Run
     """
 
     def recall(state: dict[str, Any], config: RunnableConfig) -> dict[str, str]:
-        store, scope = current_run(name, config)
-        if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
-            machine._runner.wait_for(scope.thread_id, machine.wait_for_extraction_s)
-        query = last_user_text(state.get("messages", []))
-        return {"learning_context": build_learning_context(machine, store, scope, query)}
+        return {"learning_context": _recall(machine, state, name, config)}
 
     async def arecall(state: dict[str, Any], config: RunnableConfig) -> dict[str, str]:
-        store, scope = current_run(name, config)
-        if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
-            await machine._runner.await_for(scope.thread_id, machine.wait_for_extraction_s)
-        query = last_user_text(state.get("messages", []))
-        return {"learning_context": await abuild_learning_context(machine, store, scope, query)}
+        return {"learning_context": await _arecall(machine, state, name, config)}
 
-    return RunnableLambda(recall, afunc=arecall, name=name)
+    return GraphNode(recall, arecall, name)
+
+
+# -- recall, agent and extraction in one graph step ----------------------------------------------
+
+
+def _with_message_ids(result: Any) -> tuple[Any, list[BaseMessage]]:
+    """``result`` with its ``messages`` update as messages that all have ids, and those messages.
+
+    ``add_messages`` would give ids to messages that lack them when it applies the update; they
+    are given here instead, so the extraction cursor names the ids the checkpoint will hold.
+    """
+    update = result.update if isinstance(result, Command) else result
+    if not isinstance(update, dict) or update.get("messages") is None:
+        return result, []
+    raw = update["messages"]
+    new = convert_to_messages(raw if isinstance(raw, list) else [raw])
+    for message in new:
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+    update = {**update, "messages": new}
+    return (replace(result, update=update) if isinstance(result, Command) else update), new
+
+
+def _final_turn(state: dict[str, Any], new: list[BaseMessage]) -> list[BaseMessage] | None:
+    """The thread's messages with the reply, if ``new`` ends in a final answer, else ``None``."""
+    if not new or not isinstance(new[-1], AIMessage) or new[-1].tool_calls:
+        return None
+    merged: Any = add_messages(list(state.get("messages") or []), cast(Any, new))
+    return list(merged)
+
+
+def create_learning_agent_node(
+    machine: LearningMachine,
+    agent: Callable[..., Any] | Runnable[Any, Any],
+    *,
+    extraction_model: BaseChatModel | None = None,
+    background: bool | None = None,
+    name: str = "agent",
+) -> GraphNode:
+    """Your agent node with recall before it and ALWAYS extraction after its final answer.
+
+    The work of ``recall -> agent -> learn`` (:func:`create_recall_node`, your node,
+    :func:`create_extraction_node`) in one graph step. Every LangGraph step writes a checkpoint,
+    so the three-node wiring costs two steps more per turn (about 0.75 ms each with
+    ``InMemorySaver`` on the benchmark machine, see BENCHMARKS.md); this one adds only the recall
+    reads and the scheduling call.
+
+    ``agent`` is what you would otherwise add as the node: a function taking ``state`` (and
+    ``config`` and/or ``runtime`` keyword parameters, as LangGraph nodes do), sync or async, or a
+    ``Runnable``. It is called with the state plus ``learning_context`` for this call, so it builds
+    its messages with :func:`with_learning_context` as before; the graph's state does not need a
+    ``learning_context`` key. Recall runs on every call, so after a tool round the agent also sees
+    what its learning tools just saved. When the call's ``messages`` update ends with a final
+    answer (an ``AIMessage`` without tool calls), extraction is scheduled exactly as the
+    extraction node does it, over the thread's messages and that answer; messages returned
+    without ids get them here, as ``add_messages`` would give them. PROPOSE review stays a node
+    of its own (:func:`create_approval_node`, after the tools).
+
+    Args:
+        machine: the Learning Machine.
+        agent: the agent node to wrap.
+        extraction_model: model for ALWAYS extraction, instead of the machine's.
+        background: ``False`` extracts inside the step (tests); ``machine.background`` when
+            omitted.
+        name: the node's name (and the name used in error messages).
+
+    Raises:
+        TypeError: ``agent`` is not callable, or (at run time) an async-only agent under ``invoke``.
+        ValueError: ALWAYS/PROPOSE stores but no extraction model.
+        StoreUnavailableError: (at run time) the graph was compiled without a store.
+        MissingScopeError: (at run time) a store needs a user or thread id the run lacks.
+    """
+    call, acall = _agent_callers(agent, name)
+    extracting = bool(extraction_stores(machine))
+    if extracting:
+        resolve_models(machine, extraction_stores(machine), extraction_model)
+
+    def step(state: dict[str, Any], config: RunnableConfig) -> Any:
+        section = _recall(machine, state, name, config)
+        result, new = _with_message_ids(call({**state, "learning_context": section}, config))
+        if extracting and (turn := _final_turn(state, new)) is not None:
+            store, scope = current_run(name, config)
+            schedule_extraction(
+                machine, store, scope, turn, model=extraction_model, background=background
+            )
+        return result
+
+    async def astep(state: dict[str, Any], config: RunnableConfig) -> Any:
+        section = await _arecall(machine, state, name, config)
+        result, new = _with_message_ids(await acall({**state, "learning_context": section}, config))
+        if extracting and (turn := _final_turn(state, new)) is not None:
+            store, scope = current_run(name, config)
+            await aschedule_extraction(
+                machine, store, scope, turn, model=extraction_model, background=background
+            )
+        return result
+
+    return GraphNode(step, astep, name)
+
+
+def _agent_callers(
+    agent: Callable[..., Any] | Runnable[Any, Any], name: str
+) -> tuple[Callable[[Any, RunnableConfig], Any], Callable[[Any, RunnableConfig], Awaitable[Any]]]:
+    """Sync and async ways to call ``agent`` with a state and the node's config."""
+    if isinstance(agent, Runnable):
+        return agent.invoke, agent.ainvoke
+    if not callable(agent):
+        raise TypeError(
+            f"create_learning_agent_node(agent={agent!r}): agent must be the node to wrap, a "
+            "function of (state) -> update (optionally with config=/runtime= parameters, sync or "
+            "async) or a Runnable."
+        )
+    params = inspect.signature(agent).parameters
+    wants_config, wants_runtime = "config" in params, "runtime" in params
+
+    def kwargs(config: RunnableConfig) -> dict[str, Any]:
+        extra: dict[str, Any] = {"config": config} if wants_config else {}
+        if wants_runtime:
+            extra["runtime"] = get_runtime()
+        return extra
+
+    if is_async_callable(agent):
+
+        def call_async_only(state: Any, config: RunnableConfig) -> Any:
+            raise TypeError(
+                f"Node {name!r} wraps the async function {agent!r}, which a sync run cannot "
+                "call; run the graph with ainvoke/astream, or wrap a sync function."
+            )
+
+        async def acall(state: Any, config: RunnableConfig) -> Any:
+            return await agent(state, **kwargs(config))
+
+        return call_async_only, acall
+
+    def call(state: Any, config: RunnableConfig) -> Any:
+        return agent(state, **kwargs(config))
+
+    async def acall_in_thread(state: Any, config: RunnableConfig) -> Any:
+        return await run_in_executor(config, call, state, config)
+
+    return call, acall_in_thread

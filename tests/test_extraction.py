@@ -594,7 +594,10 @@ def test_propose_stores_get_proposals_not_records() -> None:
 
 def test_missing_model_raises_at_factory_time() -> None:
     machine = LearningMachine(user_memory=LearningMode.ALWAYS)
-    with pytest.raises(ValueError, match=r"model=.*LearningMachine\(model=\.\.\.\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LearningMachine\(model=\.\.\.\).*create_extraction_node\(machine, model=",
+    ):
         create_extraction_node(machine)
 
 
