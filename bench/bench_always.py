@@ -3,11 +3,11 @@
 All in one process with scripted models (no network): the chat call sleeps 200 ms, the
 extraction call 800 ms. Measured:
 
-1. latency of ``graph.invoke`` per turn (p50/p95 over 100 turns, in rotating blocks) for learning
+1. latency of ``graph.invoke`` per turn (p50/p95 over 200 turns, in rotating blocks) for learning
    off, two empty nodes, the recall node alone, ALWAYS in the background (this package's
-   default) wired as three nodes and in one step (``create_learning_agent_node``), ALWAYS inline
-   (extraction after the reply, inside the run) and an Agno-like variant (extraction in parallel with the chat call, awaited before the
-   run returns, never seeing the reply);
+   default) wired as three nodes and in one step (``create_learning_agent_node``), ALWAYS
+   inline (extraction after the reply, inside the run) and an Agno-like variant (extraction in
+   parallel with the chat call, awaited before the run returns, never seeing the reply);
 2. LLM calls and extraction input (characters, ~tokens = chars/4) per turn over a 50-turn
    conversation, next to the length of the conversation so far;
 3. a burst of 1,000 turns over 50 threads (sync graph; and 1,000 async turns): RSS before and

@@ -183,5 +183,49 @@ def test_a_sync_agent_runs_in_async_graphs_and_bad_agents_are_named() -> None:
 
     with pytest.raises(TypeError, match=r"agent='call_model'.*function of \(state\)"):
         create_learning_agent_node(machine, "call_model")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="needs a chat model.*extraction_model="):
+    with pytest.raises(ValueError, match=r"needs a chat model.*extraction_model="):
         create_learning_agent_node(LearningMachine(user_profile=LearningMode.ALWAYS), agent)
+
+
+def test_nodes_add_no_run_of_their_own_and_stream_the_agents_tokens() -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    from agno_learn_langgraph import create_extraction_node, create_recall_node
+
+    class ChainStarts(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+            self.names.append(str(kwargs.get("name")))
+
+    extractor = ScriptedChatModel(structured_responses=[{}], cycle=True)
+    machine = machine_with(extractor)
+    chat = ScriptedChatModel(["Hello there"], cycle=True)
+
+    def agent(state: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": [chat.invoke(with_learning_context(state))]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("recall", create_recall_node(machine))
+    builder.add_node("agent", create_learning_agent_node(machine, agent))
+    builder.add_node("learn", create_extraction_node(machine))
+    builder.add_edge(START, "recall")
+    builder.add_edge("recall", "agent")
+    builder.add_edge("agent", "learn")
+    builder.add_edge("learn", END)
+    graph = builder.compile(store=InMemoryStore(), checkpointer=InMemorySaver())
+
+    handler = ChainStarts()
+    graph.invoke({"messages": [("user", "hi")]}, {**cfg(), "callbacks": [handler]})
+    # LangGraph's own run per node, and no second one inside it (a RunnableLambda would add one)
+    assert [n for n in handler.names if n in ("recall", "agent", "learn")] == [
+        "recall",
+        "agent",
+        "learn",
+    ]
+    chunks = list(graph.stream({"messages": [("user", "hi")]}, cfg(), stream_mode="messages"))
+    assert [(m.content, meta["langgraph_node"]) for m, meta in chunks if m.content] == [
+        ("Hello there", "agent")
+    ]
+    machine.close()
