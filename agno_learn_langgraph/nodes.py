@@ -203,9 +203,10 @@ def create_learning_agent_node(
         MissingScopeError: (at run time) a store needs a user or thread id the run lacks.
     """
     call, acall = _agent_callers(agent, name)
-    extracting = bool(extraction_stores(machine))
-    if extracting:
-        resolve_models(machine, extraction_stores(machine), extraction_model)
+    stores = extraction_stores(machine)
+    if stores:
+        resolve_models(machine, stores, extraction_model)
+    extracting = bool(stores)
 
     def step(state: dict[str, Any], config: RunnableConfig) -> Any:
         section = _recall(machine, state, name, config)

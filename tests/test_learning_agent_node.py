@@ -11,6 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
@@ -147,8 +148,8 @@ async def test_async_agent_and_command_updates_learn_in_async_graphs() -> None:
 
     replies = iter(["Hello Ann!", "You're welcome."])
 
-    async def agent(state: dict[str, Any]) -> Command[Any]:
-        assert "learning_context" in state
+    async def agent(state: dict[str, Any], runtime: Runtime[Any]) -> Command[Any]:
+        assert "learning_context" in state and runtime.store is store  # runtime= is passed
         return Command(update={"messages": [("assistant", next(replies))]})
 
     graph = one_step_graph(create_learning_agent_node(machine, agent), store)
