@@ -8,6 +8,8 @@ Every variant is one ``graph.invoke`` on a fresh thread, compared with a plain L
 * ALWAYS scheduling: ``agent -> learn`` with ``create_extraction_node`` in background mode
   (only the scheduling is on the turn's path; the job runs on the machine's worker threads);
   the inline variant (extraction inside the node, scripted extractor) is shown for reference;
+  and the one-step wiring, ``create_learning_agent_node`` (recall of the 1,000 memories, the
+  agent and the scheduling in the agent's step);
 * approval: ``agent -> review_learnings`` on PostgreSQL with one pending proposal: the turn
   interrupts and is resumed with an approval (two invokes), vs the plain PostgreSQL turn.
 
@@ -148,27 +150,25 @@ def backends(quick: bool, notes: list[str]) -> Iterator[Iterator[tuple[str, Back
 
 
 def extraction_variants(backend: Backend, plain: Timing, kw: dict[str, Any]) -> list[Result]:
-    try:
-        from agno_learn_langgraph.extraction import create_extraction_node
-    except ImportError:
-        return [Result("", "ALWAYS scheduling", None, plain, "pending: no extraction module")]
+    from agno_learn_langgraph.extraction import create_extraction_node
+    from agno_learn_langgraph.nodes import create_learning_agent_node
+
     out = []
-    for background in (True, False):
+    variants = [
+        ("ALWAYS extraction node, background (scheduling only)", "node", True),
+        ("ALWAYS extraction node, inline (reference)", "node", False),
+        ("one step: create_learning_agent_node (recall + agent + scheduling)", "one-step", True),
+    ]
+    for label, wiring, background in variants:
         extractor = ScriptedChatModel(structured_responses=[{"memories": {"add": []}}], cycle=True)
         machine = LearningMachine(model=extractor, user_memory=LearningMode.ALWAYS)
         model = ScriptedChatModel(cycle=True)
-        graph = compile_graph(
-            backend,
-            [
-                ("agent", agent_node(model)),
-                ("learn", create_extraction_node(machine, background=background)),
-            ],
-        )
-        label = (
-            "ALWAYS extraction node, background (scheduling only)"
-            if background
-            else "ALWAYS extraction node, inline (reference)"
-        )
+        if wiring == "one-step":
+            nodes = [("agent", create_learning_agent_node(machine, agent_node(model)))]
+        else:
+            learn = create_extraction_node(machine, background=background)
+            nodes = [("agent", agent_node(model)), ("learn", learn)]
+        graph = compile_graph(backend, nodes)
         try:
             timing = measure(turn(graph), **kw)
             start = time.perf_counter()
