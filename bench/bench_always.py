@@ -5,7 +5,8 @@ extraction call 800 ms. Measured:
 
 1. latency of ``graph.invoke`` per turn (p50/p95 over 200 turns, in rotating blocks) for learning
    off, two empty nodes, the recall node alone, ALWAYS in the background (this package's
-   default) wired as three nodes and in one step (``create_learning_agent_node``), ALWAYS
+   default) wired as three nodes and in one step (``create_learning_agent_node``),
+   ``create_agent`` with and without ``LearningMiddleware``, ALWAYS
    inline (extraction after the reply, inside the run) and an Agno-like variant (extraction in
    parallel with the chat call, awaited before the run returns, never seeing the reply);
 2. LLM calls and extraction input (characters, ~tokens = chars/4) per turn over a 50-turn
@@ -114,6 +115,15 @@ def make_graph(variant: str, machine: LearningMachine, chat_s: float) -> Any:
     async def acall_agent(state: LearningState) -> dict[str, Any]:
         return {"messages": [await agent.ainvoke(with_learning_context(state))]}
 
+    if variant in ("create_agent", "middleware"):  # langchain's create_agent, with or without
+        from langchain.agents import create_agent
+
+        from agno_learn_langgraph.middleware import LearningMiddleware
+
+        middleware = [LearningMiddleware(machine)] if variant == "middleware" else []
+        return create_agent(
+            agent, middleware=middleware, store=InMemoryStore(), checkpointer=InMemorySaver()
+        )
     builder = StateGraph(LearningState)
     if variant == "one-step":  # recall, agent and extraction scheduling in the agent's step
         node = create_learning_agent_node(machine, RunnableLambda(call_agent, afunc=acall_agent))
@@ -200,24 +210,30 @@ def latency_section() -> str:
         "recall": "recall node only (learning on, no ALWAYS extraction)",
         "bg": "ALWAYS, background (default): recall node + agent + extraction node",
         "one-step": "ALWAYS, background, one step: create_learning_agent_node(machine, agent)",
+        "create_agent": "create_agent, no middleware",
+        "middleware": "create_agent + LearningMiddleware (ALWAYS, background; added: vs the row "
+        "above)",
         "inline": "ALWAYS, inline (extraction after the reply, blocking)",
         "agno-like": "Agno-like (extraction parallel to the chat call, awaited, no reply seen)",
     }
     # the fast variants interleaved (their differences are a few ms); the blocking ones apart
-    results = run_latency(["off", "steps", "recall", "bg", "one-step"], TURNS, ROUNDS)
+    results = run_latency(
+        ["off", "steps", "recall", "bg", "one-step", "create_agent", "middleware"], TURNS, ROUNDS
+    )
     results.update(run_latency(["inline", "agno-like"], BLOCKING_TURNS, 5))
     base = results["off"][0]
     rows = []
     for variant, label in labels.items():
         t, calls = results[variant]
+        ref = results["create_agent" if variant == "middleware" else "off"][0]
         rows.append(
             [
                 label,
                 fmt_ms(t.p50),
                 fmt_ms(t.p95),
-                fmt_ms(t.p50 - base.p50),
-                fmt_ms(t.p95 - base.p95),
-                fmt_ratio(t.p50 / base.p50),
+                fmt_ms(t.p50 - ref.p50),
+                fmt_ms(t.p95 - ref.p95),
+                fmt_ratio(t.p50 / ref.p50),
                 calls,
                 mem_cell(t),
             ]
@@ -234,6 +250,7 @@ def latency_section() -> str:
     ]
     bg, steps, rec = results["bg"][0], results["steps"][0], results["recall"][0]
     one = results["one-step"][0]
+    ca, mw = results["create_agent"][0], results["middleware"][0]
     verdict = (
         f"Background ALWAYS in one step (`create_learning_agent_node`: recall, the agent and "
         f"the extraction scheduling in the agent's node) adds {fmt_ms(one.p50 - base.p50)} ms "
@@ -242,11 +259,14 @@ def latency_section() -> str:
         f"{fmt_ms(bg.p50 - base.p50)} / {fmt_ms(bg.p95 - base.p95)} ms, of which LangGraph's "
         f"two extra graph steps alone (two empty nodes) cost {fmt_ms(steps.p50 - base.p50)} / "
         f"{fmt_ms(steps.p95 - base.p95)} ms; the extraction node versus the recall-only graph "
-        f"adds {fmt_ms(bg.p50 - rec.p50)} / {fmt_ms(bg.p95 - rec.p95)} ms."
+        f"adds {fmt_ms(bg.p50 - rec.p50)} / {fmt_ms(bg.p95 - rec.p95)} ms. With "
+        f"`create_agent`, `LearningMiddleware` (recall inside the model call, extraction "
+        f"scheduled by its `after_agent` step) adds {fmt_ms(mw.p50 - ca.p50)} / "
+        f"{fmt_ms(mw.p95 - ca.p95)} ms over the same agent without it."
     )
     return (
         f"### User-visible latency per turn (chat {CHAT_S * 1000:.0f} ms, extraction "
-        f"{EXTRACT_S * 1000:.0f} ms; {TURNS} turns of each of the first five variants "
+        f"{EXTRACT_S * 1000:.0f} ms; {TURNS} turns of each of the first seven variants "
         f"in {ROUNDS} rotating blocks; {BLOCKING_TURNS} of the blocking ones)\n\n"
         + table(headers, rows)
         + "\n\n"
