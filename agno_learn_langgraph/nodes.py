@@ -173,7 +173,7 @@ def create_learning_agent_node(
 
     The work of ``recall -> agent -> learn`` (:func:`create_recall_node`, your node,
     :func:`create_extraction_node`) in one graph step. Every LangGraph step writes a checkpoint,
-    so the three-node wiring costs two steps more per turn (about 0.75 ms each with
+    so the three-node wiring costs two steps more per turn (about 1 ms each with
     ``InMemorySaver`` on the benchmark machine, see BENCHMARKS.md); this one adds only the recall
     reads and the scheduling call.
 
