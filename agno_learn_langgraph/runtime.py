@@ -50,6 +50,9 @@ class GraphNode(Runnable[Any, Any]):
     ) -> None:
         self.func, self.afunc, self.name = func, afunc, name
 
+    def __repr__(self) -> str:
+        return f"GraphNode({self.name!r})"
+
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the sync body with the node's config."""
         return self.func(input, ensure_config(config))
