@@ -135,22 +135,53 @@ def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> Gra
 # -- recall, agent and extraction in one graph step ----------------------------------------------
 
 
+def _identified(raw: Any) -> list[BaseMessage]:
+    """``raw`` (a message, a tuple/dict message, or a list of them) as messages that have ids."""
+    messages = convert_to_messages(raw if isinstance(raw, list) else [raw])
+    for message in messages:
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+    return messages
+
+
 def _with_message_ids(result: Any) -> tuple[Any, list[BaseMessage]]:
-    """``result`` with its ``messages`` update as messages that all have ids, and those messages.
+    """``result`` with its ``messages`` updates as messages that all have ids, and those messages.
 
     ``add_messages`` would give ids to messages that lack them when it applies the update; they
     are given here instead, so the extraction cursor names the ids the checkpoint will hold.
+    Reads what a node may return: a dict, a ``Command`` (its update a dict or ``(key, value)``
+    pairs) or a list of them.
     """
-    update = result.update if isinstance(result, Command) else result
-    if not isinstance(update, dict) or update.get("messages") is None:
-        return result, []
-    raw = update["messages"]
-    new = convert_to_messages(raw if isinstance(raw, list) else [raw])
-    for message in new:
-        if message.id is None:
-            message.id = str(uuid.uuid4())
-    update = {**update, "messages": new}
-    return (replace(result, update=update) if isinstance(result, Command) else update), new
+    if isinstance(result, Command):
+        update, new = _with_message_ids(result.update)
+        return (replace(result, update=update) if new else result), new
+    if isinstance(result, dict):
+        if result.get("messages") is None:
+            return result, []
+        new = _identified(result["messages"])
+        return {**result, "messages": new}, new
+    if isinstance(result, list | tuple):
+        items: list[Any] = []
+        new = []
+        for item in result:
+            if isinstance(item, tuple) and len(item) == 2 and item[0] == "messages":
+                messages = _identified(item[1])
+                item = ("messages", messages)
+            else:
+                item, messages = _with_message_ids(item)
+            items.append(item)
+            new += messages
+        return (items if isinstance(result, list) else tuple(items)), new
+    return result, []
+
+
+# The trigger LangGraph records for tasks started by Send (langgraph._internal._constants.PUSH).
+_SEND_TRIGGER = "__pregel_push"
+
+
+def _sent(config: RunnableConfig) -> bool:
+    """Whether this task was started by a ``Send`` (it sees the Send's input, not the thread)."""
+    return _SEND_TRIGGER in config.get("metadata", {}).get("langgraph_triggers", ())
 
 
 def _final_turn(state: dict[str, Any], new: list[BaseMessage]) -> list[BaseMessage] | None:
@@ -177,16 +208,26 @@ def create_learning_agent_node(
     ``InMemorySaver`` on the benchmark machine, see BENCHMARKS.md); this one adds only the recall
     reads and the scheduling call.
 
-    ``agent`` is what you would otherwise add as the node: a function taking ``state`` (and
-    ``config`` and/or ``runtime`` keyword parameters, as LangGraph nodes do), sync or async, or a
-    ``Runnable``. It is called with the state plus ``learning_context`` for this call, so it builds
-    its messages with :func:`with_learning_context` as before; the graph's state does not need a
+    ``agent`` is what you would otherwise add as the node: a function taking ``state`` (and, by
+    name, the ``config``, ``runtime``, ``store``, ``writer`` or ``previous`` parameters LangGraph
+    fills in for nodes), sync or async, or a ``Runnable``. It is called with the state plus
+    ``learning_context`` for this call, so it builds its messages with
+    :func:`with_learning_context` as before; the graph's state does not need a
     ``learning_context`` key. Recall runs on every call, so after a tool round the agent also sees
-    what its learning tools just saved. When the call's ``messages`` update ends with a final
-    answer (an ``AIMessage`` without tool calls), extraction is scheduled exactly as the
+    what its learning tools just saved.
+
+    When the call's ``messages`` update (in a dict, a ``Command`` or a list of them) ends with a
+    final answer (an ``AIMessage`` without tool calls), extraction is scheduled exactly as the
     extraction node does it, over the thread's messages and that answer; messages returned
-    without ids get them here, as ``add_messages`` would give them. PROPOSE review stays a node
-    of its own (:func:`create_approval_node`, after the tools).
+    without ids get them here, as ``add_messages`` would give them. Not from a task started by
+    ``Send``, which sees the Send's input rather than the thread. The extraction is scheduled
+    when the agent returns, before LangGraph saves the step: if the step then fails (a parallel
+    node raises) the answer is not in the thread, yet the extraction has read it. PROPOSE review
+    stays a node of its own (:func:`create_approval_node`, after the tools).
+
+    ``add_node`` cannot read the wrapped function's type hints through this node: pass
+    ``input_schema=`` (a private input state) and ``destinations=`` (``Command`` edges for
+    ``get_graph``) to ``add_node`` yourself when the agent relies on them.
 
     Args:
         machine: the Learning Machine.
@@ -211,7 +252,7 @@ def create_learning_agent_node(
     def step(state: dict[str, Any], config: RunnableConfig) -> Any:
         section = _recall(machine, state, name, config)
         result, new = _with_message_ids(call({**state, "learning_context": section}, config))
-        if extracting and (turn := _final_turn(state, new)) is not None:
+        if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
             store, scope = current_run(name, config)
             schedule_extraction(
                 machine, store, scope, turn, model=extraction_model, background=background
@@ -221,7 +262,7 @@ def create_learning_agent_node(
     async def astep(state: dict[str, Any], config: RunnableConfig) -> Any:
         section = await _arecall(machine, state, name, config)
         result, new = _with_message_ids(await acall({**state, "learning_context": section}, config))
-        if extracting and (turn := _final_turn(state, new)) is not None:
+        if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
             store, scope = current_run(name, config)
             await aschedule_extraction(
                 machine, store, scope, turn, model=extraction_model, background=background
@@ -229,6 +270,10 @@ def create_learning_agent_node(
         return result
 
     return GraphNode(step, astep, name)
+
+
+# The keyword parameters LangGraph fills in for node functions.
+_INJECTED = frozenset({"config", "runtime", "store", "writer", "previous"})
 
 
 def _agent_callers(
@@ -243,14 +288,20 @@ def _agent_callers(
             "function of (state) -> update (optionally with config=/runtime= parameters, sync or "
             "async) or a Runnable."
         )
-    params = inspect.signature(agent).parameters
-    wants_config, wants_runtime = "config" in params, "runtime" in params
+    wanted = _INJECTED.intersection(inspect.signature(agent).parameters)
 
     def kwargs(config: RunnableConfig) -> dict[str, Any]:
-        extra: dict[str, Any] = {"config": config} if wants_config else {}
-        if wants_runtime:
-            extra["runtime"] = get_runtime()
-        return extra
+        if not wanted:
+            return {}
+        runtime = get_runtime()
+        values = {
+            "config": config,
+            "runtime": runtime,
+            "store": runtime.store,
+            "writer": runtime.stream_writer,
+            "previous": runtime.previous,
+        }
+        return {key: values[key] for key in wanted}
 
     if is_async_callable(agent):
 

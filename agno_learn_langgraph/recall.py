@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph.config import (
@@ -55,7 +55,9 @@ __all__ = [
 
 def last_user_text(messages: Sequence[BaseMessage]) -> str:
     """The text of the latest human message (what recall ranks relevance against)."""
-    for message in reversed(messages):
+    for item in reversed(messages):
+        # a Send's input may hold ("user", "...") tuples or dicts, not yet messages
+        message = item if isinstance(item, BaseMessage) else convert_to_messages([item])[0]
         if message.type == "human":
             return message.text if isinstance(message.text, str) else message.text()
     return ""

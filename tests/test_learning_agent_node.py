@@ -230,3 +230,67 @@ def test_nodes_add_no_run_of_their_own_and_stream_the_agents_tokens() -> None:
         ("Hello there", "agent")
     ]
     machine.close()
+
+
+def test_store_and_writer_parameters_and_every_command_form_are_honoured() -> None:
+    from langgraph.types import StreamWriter
+
+    extractor = ScriptedChatModel(structured_responses=[{}], cycle=True)
+    machine = machine_with(extractor, background=False)
+    store = InMemoryStore()
+    forms = iter(
+        [
+            lambda text: {"messages": [AIMessage(text)]},
+            lambda text: Command(update={"messages": [("assistant", text)]}),
+            lambda text: Command(update=[("messages", [AIMessage(text)])]),
+            lambda text: [Command(update={"messages": [AIMessage(text)]})],
+        ]
+    )
+
+    def agent(state: dict[str, Any], *, store: BaseStore, writer: StreamWriter) -> Any:
+        assert store is graph.store  # store= and writer= are filled in, as LangGraph does
+        writer({"progress": "answering"})
+        return next(forms)(f"answer {len(state['messages'])}")
+
+    graph = one_step_graph(create_learning_agent_node(machine, agent), store)
+    custom = list(graph.stream({"messages": [("user", "hi")]}, cfg(), stream_mode="custom"))
+    assert custom == [{"progress": "answering"}]
+    for turn in range(3):
+        graph.invoke({"messages": [("user", f"question {turn}")]}, cfg())
+    # every form's final answer was extracted, each exactly once, none re-read
+    assert extractor.structured_call_count == 4
+    prompts = [str(call[-1].content) for call in extractor.structured_calls]
+    for i, prompt in enumerate(prompts):
+        assert f"answer {2 * i + 1}" in prompt
+        assert all(f"answer {2 * j + 1}" not in prompt for j in range(i))
+
+
+def test_send_tasks_do_not_extract_and_the_next_turn_reads_the_whole_thread() -> None:
+    from langgraph.types import Send
+
+    extractor = ScriptedChatModel(structured_responses=[{}], cycle=True)
+    machine = machine_with(extractor, background=False)
+
+    def route(state: MessagesState) -> Any:
+        if "research" in str(state["messages"][-1].content):
+            # a Send's input holds tuples, not messages: recall must cope
+            return [Send("agent", {"messages": [("user", f"sub-question {i}")]}) for i in (1, 2)]
+        return "agent"
+
+    def agent(state: dict[str, Any]) -> dict[str, Any]:
+        last = state["messages"][-1]
+        text = last[1] if isinstance(last, tuple) else last.content
+        return {"messages": [AIMessage(f"answer to {text}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", create_learning_agent_node(machine, agent))
+    builder.add_conditional_edges(START, route, ["agent"])
+    builder.add_edge("agent", END)
+    graph = builder.compile(store=InMemoryStore(), checkpointer=InMemorySaver())
+
+    graph.invoke({"messages": [("user", "I'm Ann; research X and Y")]}, cfg())
+    assert extractor.structured_call_count == 0  # the Send tasks saw only their own input
+    graph.invoke({"messages": [("user", "thanks")]}, cfg())
+    assert extractor.structured_call_count == 1
+    prompt = str(extractor.structured_calls[0][-1].content)
+    assert "I'm Ann" in prompt and "answer to sub-question 2" in prompt and "thanks" in prompt
