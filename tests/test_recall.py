@@ -309,3 +309,30 @@ def test_write_through_respects_filters_and_survives_segment_merges() -> None:
 
 def _write(namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> Any:
     yield [put(namespace, key, value, search_text=value["text"])]
+
+
+def test_the_index_cache_stays_within_its_item_bound_and_writes_count_against_it() -> None:
+    from agno_learn_langgraph.stores.base import NamespaceIndex, _Cached, _IndexCache
+
+    cache = _IndexCache(max_items=12, max_vector_bytes=1 << 20)
+    store = InMemoryStore()
+
+    def entry(n: int) -> _Cached:
+        values = [{"search_text": f"note {i}"} for i in range(n)]
+        return _Cached("v1", 1e18, None, NamespaceIndex([str(i) for i in range(n)], values, str))
+
+    for user in ("a", "b"):
+        ns = ("learning", "user_memory", user)
+        cache.put(store, ns, "k", entry(4), cache.generation(store, ns))
+    a, b, c = (("learning", "user_memory", u) for u in "abc")
+    cache.write_through(store, [put(b, "new", {"search_text": "x"})], {b: "v2"})
+    # updated in place (stamp followed), and now the most recently used namespace
+    assert cache.get(store, b, "k", "v2") is not None
+    cache.put(store, c, "k", entry(4), cache.generation(store, c))  # 4 + (4 + 1 written) + 4 > 12
+    assert cache.get(store, a, "k", "v1") is None  # the least recently used namespace went
+    assert cache.get(store, b, "k", "v2") is not None and cache.get(store, c, "k", "v1")
+    # a scan that raced one of this process's writes to its namespace is not cached
+    generation = cache.generation(store, a)
+    cache.write_through(store, [put(a, "x", {"search_text": "x"})], {a: "v3"})
+    cache.put(store, a, "k", entry(1), generation)
+    assert cache.get(store, a, "k", "v1") is None

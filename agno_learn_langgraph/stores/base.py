@@ -579,60 +579,97 @@ class _Cached:
     built_at: float
     filter: dict[str, Any] | None
     index: NamespaceIndex | VectorIndex | _TooBig
+    items: int = 0
+    """Items counted against the cache bound: the index's size when cached, plus later writes."""
+    nbytes: int = 0
+    """Vector bytes counted against the cache bound."""
+
+    def measure(self) -> None:
+        self.nbytes = self.index.nbytes if isinstance(self.index, VectorIndex) else 0
 
 
-def _nbytes(entry: _Cached) -> int:
-    return entry.index.nbytes if isinstance(entry.index, VectorIndex) else 0
+_Group = dict[Hashable, _Cached]
+"""The cached indexes of one namespace (by filter and kind)."""
+_WRITE_SLOTS = 4096
 
 
 class _IndexCache:
-    """Per-store LRU of namespace indexes, bounded by their items and their vector bytes."""
+    """Per-store LRU of namespaces' indexes, bounded by their items and their vector bytes.
+
+    Entries are grouped by namespace, so a write touches only its namespaces' indexes, and the
+    totals are kept as entries come and go, so neither a write nor a put walks the whole cache.
+    """
 
     def __init__(self, max_items: int, max_vector_bytes: int) -> None:
         self.max_items = max_items
         self.max_vector_bytes = max_vector_bytes
-        self._entries: weakref.WeakKeyDictionary[BaseStore, OrderedDict[Hashable, _Cached]] = (
-            weakref.WeakKeyDictionary()
-        )
-        # per store and namespace: how many batches this process wrote there (see generation)
-        self._writes: weakref.WeakKeyDictionary[BaseStore, dict[tuple[str, ...], int]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._entries: weakref.WeakKeyDictionary[
+            BaseStore, OrderedDict[tuple[str, ...], _Group]
+        ] = weakref.WeakKeyDictionary()
+        # per store: this process's write batches, counted in slots by namespace hash (bounded;
+        # a shared slot only makes a put skip caching once), see generation
+        self._writes: weakref.WeakKeyDictionary[BaseStore, list[int]] = weakref.WeakKeyDictionary()
+        self._items = 0
+        self._nbytes = 0
         self._lock = threading.Lock()
+
+    def _slots(self, store: BaseStore) -> list[int]:
+        return self._writes.setdefault(store, [0] * _WRITE_SLOTS)
 
     def generation(self, store: BaseStore, namespace: tuple[str, ...]) -> int:
         """A counter of this process's writes to ``namespace``: read it before a full scan and
         pass it to :meth:`put`, so an index built from a scan that a concurrent write of this
         process may have missed is not cached (its write-through found no entry to update)."""
         with self._lock:
-            return self._writes.get(store, {}).get(namespace, 0)
+            return self._slots(store)[hash(namespace) % _WRITE_SLOTS]
 
-    def get(self, store: BaseStore, key: Hashable, version: str | None) -> _Cached | None:
+    def _drop(self, group: _Group, key: Hashable) -> None:
+        dropped = group.pop(key)
+        self._items -= dropped.items
+        self._nbytes -= dropped.nbytes
+
+    def get(
+        self, store: BaseStore, namespace: tuple[str, ...], key: Hashable, version: str | None
+    ) -> _Cached | None:
         with self._lock:
             entries = self._entries.get(store)
-            hit = entries.get(key) if entries is not None else None
-            if hit is None or entries is None:
+            group = entries.get(namespace) if entries is not None else None
+            hit = group.get(key) if group is not None else None
+            if hit is None or entries is None or group is None:
                 return None
             if hit.version != version or time.monotonic() - hit.built_at > CACHE_TTL_S:
-                del entries[key]
+                self._drop(group, key)
                 return None
-            entries.move_to_end(key)
+            entries.move_to_end(namespace)
             return hit
 
-    def put(self, store: BaseStore, key: Hashable, entry: _Cached, generation: int) -> None:
+    def put(
+        self,
+        store: BaseStore,
+        namespace: tuple[str, ...],
+        key: Hashable,
+        entry: _Cached,
+        generation: int,
+    ) -> None:
         """Cache ``entry`` unless this process wrote its namespace since ``generation``."""
+        entry.items = len(entry.index)
+        entry.measure()
         with self._lock:
-            if self._writes.get(store, {}).get(key[0], 0) != generation:  # type: ignore[index]
+            if self._slots(store)[hash(namespace) % _WRITE_SLOTS] != generation:
                 return
             entries = self._entries.setdefault(store, OrderedDict())
-            entries[key] = entry
-            entries.move_to_end(key)
-            every = [e for es in self._entries.values() for e in es.values()]
-            items, nbytes = sum(len(e.index) for e in every), sum(_nbytes(e) for e in every)
-            for es in list(self._entries.values()):
-                while es and (items > self.max_items or nbytes > self.max_vector_bytes):
-                    _, dropped = es.popitem(last=False)
-                    items, nbytes = items - len(dropped.index), nbytes - _nbytes(dropped)
+            group = entries.setdefault(namespace, {})
+            if key in group:
+                self._drop(group, key)
+            group[key] = entry
+            self._items += entry.items
+            self._nbytes += entry.nbytes
+            entries.move_to_end(namespace)
+            for es in list(self._entries.values()):  # least recently used namespaces first
+                while es and (self._items > self.max_items or self._nbytes > self.max_vector_bytes):
+                    _, oldest = es.popitem(last=False)
+                    for old in list(oldest):
+                        self._drop(oldest, old)
 
     def write_through(
         self, store: BaseStore, ops: list[Op], stamps: dict[tuple[str, ...], str]
@@ -643,25 +680,32 @@ class _IndexCache:
         instead: one rebuild on the next read is cheaper than many segment merges.
         """
         with self._lock:
-            counts = self._writes.setdefault(store, {})
+            slots = self._slots(store)
             for namespace in stamps:
-                counts[namespace] = counts.get(namespace, 0) + 1
+                slots[hash(namespace) % _WRITE_SLOTS] += 1
             entries = self._entries.get(store)
-            if not entries:
+            groups = {ns: g for ns in stamps if entries and (g := entries.get(ns))}
+            if not groups:
                 return
-            for key, entry in list(entries.items()):
-                namespace = key[0]  # type: ignore[index]
-                if namespace not in stamps:
-                    continue
-                writes = [op for op in ops if isinstance(op, PutOp) and op.namespace == namespace]
-                if len(writes) > _BULK_WRITE:
-                    del entries[key]
-                    continue
-                for op in writes:
-                    value = dict(op.value) if op.value is not None else None
-                    keep = value is not None and _matches(value, entry.filter)
-                    entry.index.apply(op.key, value if keep else None)
-                entry.version = stamps[namespace]
+            writes: dict[tuple[str, ...], list[PutOp]] = {ns: [] for ns in groups}
+            for op in ops:
+                if isinstance(op, PutOp) and op.namespace in writes:
+                    writes[op.namespace].append(op)
+            for namespace, group in groups.items():
+                for key, entry in list(group.items()):
+                    if len(writes[namespace]) > _BULK_WRITE:
+                        self._drop(group, key)
+                        continue
+                    for op in writes[namespace]:
+                        value = dict(op.value) if op.value is not None else None
+                        keep = value is not None and _matches(value, entry.filter)
+                        entry.index.apply(op.key, value if keep else None)
+                    self._nbytes -= entry.nbytes
+                    entry.items += len(writes[namespace])
+                    entry.measure()
+                    self._items += len(writes[namespace])
+                    self._nbytes += entry.nbytes
+                    entry.version = stamps[namespace]
 
 
 _CACHE = _IndexCache(CACHE_MAX_ITEMS, CACHE_MAX_VECTOR_BYTES)
@@ -689,17 +733,18 @@ def _cached_namespace(
     meanwhile (see :meth:`_IndexCache.generation`).
     """
     store = _CURRENT_STORE.get()
-    key = (namespace, json.dumps(filter, sort_keys=True), kind)
+    key = (json.dumps(filter, sort_keys=True), kind)
     stamp, *answers = yield [GetOp(VERSIONS_NAMESPACE, _version_key(namespace)), *also]
     version = stamp.value.get("v") if isinstance(stamp, Item) else None
-    cached = _CACHE.get(store, key, version) if store is not None else None
+    cached = _CACHE.get(store, namespace, key, version) if store is not None else None
     if cached is not None:
         return cached.index, answers
     generation = _CACHE.generation(store, namespace) if store is not None else 0
     (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
     index = build(newest_first(as_items(items)))
     if store is not None:
-        _CACHE.put(store, key, _Cached(version, time.monotonic(), filter, index), generation)
+        entry = _Cached(version, time.monotonic(), filter, index)
+        _CACHE.put(store, namespace, key, entry, generation)
     return index, answers
 
 
