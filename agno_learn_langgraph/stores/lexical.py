@@ -183,36 +183,16 @@ class LexicalIndex(Generic[T]):
             matched = matched[np.argpartition(-scores[matched], limit - 1)[:limit]]
         return sorted(((float(scores[i]), int(i)) for i in matched), key=lambda s: (-s[0], s[1]))
 
-    def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[T]:
-        """Up to ``limit`` items, best match first.
-
-        Args:
-            keep_unmatched: fill up to ``limit`` with non-matching items in their given order.
-        """
-        best = [i for _, i in self.rank_scored(query, limit=limit)]
-        picked = [self.items[i] for i in best]
-        if keep_unmatched and len(picked) < limit:
-            chosen = set(best)
-            for i, item in enumerate(self.items):
-                if len(picked) >= limit:
-                    break
-                if i not in chosen:
-                    picked.append(item)
-        return picked
+    def rank(self, query: str, *, limit: int) -> list[T]:
+        """Up to ``limit`` matching items, best match first."""
+        return [self.items[i] for _, i in self.rank_scored(query, limit=limit)]
 
 
 def lexical_rank(
-    query: str,
-    items: Sequence[T],
-    text_of: Callable[[T], str],
-    *,
-    limit: int,
-    keep_unmatched: bool = False,
+    query: str, items: Sequence[T], text_of: Callable[[T], str], *, limit: int
 ) -> list[T]:
     """Rank ``items`` by BM25 relevance to ``query``; ties keep the input order (newest first).
 
-    Args:
-        keep_unmatched: fill up to ``limit`` with items that share no term with the query
-            (in input order); otherwise only matching items are returned.
+    Only items sharing a term with the query are returned.
     """
-    return LexicalIndex(items, text_of).rank(query, limit=limit, keep_unmatched=keep_unmatched)
+    return LexicalIndex(items, text_of).rank(query, limit=limit)
