@@ -221,6 +221,13 @@ def vector_source(store: Any) -> VectorSource | None:
     return None
 
 
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """``array`` with room for ``rows`` rows (the new ones zero)."""
+    out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
 class VectorIndex:
     """A ranked namespace's values and their stored vectors, searched exactly with numpy.
 
@@ -241,7 +248,7 @@ class VectorIndex:
         self.metric = metric
         self._lock = threading.RLock()
         n = len(keys)
-        self._keys = list(keys)
+        self._keys = list(keys)  # row -> key; the arrays below have room for more rows
         self._values: list[dict[str, Any] | None] = list(values)
         self._row = {k: i for i, k in enumerate(self._keys)}
         self._seq = np.arange(n, 0, -1, dtype=np.int64)  # the row's write number; larger = newer
@@ -252,7 +259,7 @@ class VectorIndex:
         self._missing: dict[str, int] = {k: int(self._seq[i]) for i, k in enumerate(self._keys)}
 
     def __len__(self) -> int:
-        return int(self._alive.sum())
+        return int(self._alive[: len(self._keys)].sum())
 
     @property
     def nbytes(self) -> int:
@@ -285,16 +292,19 @@ class VectorIndex:
 
     def _append(self, key: str) -> int:
         i = len(self._keys)
+        if i >= len(self._seq):  # full: double every per-row array (amortized O(1) appends)
+            size = max(16, 2 * i)
+            self._seq, self._alive, self._has = (
+                _grown(self._seq, size),
+                _grown(self._alive, size),
+                _grown(self._has, size),
+            )
+            if self._matrix is not None:
+                self._matrix = _grown(self._matrix, size)
         self._keys.append(key)
         self._values.append(None)
         self._row[key] = i
-        self._seq = np.append(self._seq, 0)
-        self._alive = np.append(self._alive, False)
-        self._has = np.append(self._has, False)
-        if self._matrix is not None and i >= len(self._matrix):
-            grown = np.zeros((max(16, 2 * len(self._matrix)), self._matrix.shape[1]), np.float32)
-            grown[: len(self._matrix)] = self._matrix
-            self._matrix = grown
+        self._alive[i] = self._has[i] = False
         return i
 
     def set_vectors(self, vectors: dict[str, np.ndarray], asked: dict[str, int]) -> None:
@@ -312,7 +322,7 @@ class VectorIndex:
                 if vector is None:
                     continue
                 if self._matrix is None:
-                    self._matrix = np.zeros((max(16, len(self._keys)), len(vector)), np.float32)
+                    self._matrix = np.zeros((len(self._seq), len(vector)), np.float32)
                 if len(vector) != self._matrix.shape[1]:
                     continue  # an embedding of another model/size: leave it unranked
                 if self.metric == "cosine":
@@ -346,7 +356,7 @@ class VectorIndex:
                     norm = float(np.linalg.norm(q))
                     q = q / norm if norm else q
                 scores = matrix @ q
-            mask = self._alive & self._has
+            mask = self._alive[:n] & self._has[:n]
             if not mask.all():
                 scores[~mask] = -np.inf
             usable = min(limit, int(mask.sum()))
@@ -354,5 +364,5 @@ class VectorIndex:
                 return []
             kth = np.partition(scores, n - usable)[n - usable]
             tied = np.flatnonzero(scores >= kth)  # every row tied at the cut, newest wins
-            order = np.lexsort((-self._seq[tied], -scores[tied]))[:usable]  # score, then newest
+            order = np.lexsort((-self._seq[:n][tied], -scores[tied]))[:usable]  # score, newest
             return [v for i in tied[order].tolist() if (v := self._values[i]) is not None]
