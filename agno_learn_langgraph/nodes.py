@@ -39,6 +39,7 @@ from langchain_core.runnables.utils import is_async_callable
 from langgraph.graph import MessagesState
 from langgraph.graph.message import add_messages
 from langgraph.runtime import get_runtime
+from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from agno_learn_langgraph.approval import create_approval_node
@@ -56,6 +57,7 @@ from agno_learn_langgraph.recall import (
     last_user_text,
 )
 from agno_learn_langgraph.runtime import GraphNode, current_run
+from agno_learn_langgraph.scope import Scope
 
 __all__ = [
     "LearningState",
@@ -92,19 +94,15 @@ def with_learning_context(
     return [SystemMessage(section), *chat]
 
 
-def _recall(
-    machine: LearningMachine, state: dict[str, Any], name: str, config: RunnableConfig
-) -> str:
-    store, scope = current_run(name, config)
+def _recall(machine: LearningMachine, store: BaseStore, scope: Scope, state: dict[str, Any]) -> str:
     if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
         machine._runner.wait_for(scope.thread_id, machine.wait_for_extraction_s)
     return build_learning_context(machine, store, scope, last_user_text(state.get("messages", [])))
 
 
 async def _arecall(
-    machine: LearningMachine, state: dict[str, Any], name: str, config: RunnableConfig
+    machine: LearningMachine, store: BaseStore, scope: Scope, state: dict[str, Any]
 ) -> str:
-    store, scope = current_run(name, config)
     if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
         await machine._runner.await_for(scope.thread_id, machine.wait_for_extraction_s)
     query = last_user_text(state.get("messages", []))
@@ -124,10 +122,12 @@ def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> Gra
     """
 
     def recall(state: dict[str, Any], config: RunnableConfig) -> dict[str, str]:
-        return {"learning_context": _recall(machine, state, name, config)}
+        store, scope = current_run(name, config)
+        return {"learning_context": _recall(machine, store, scope, state)}
 
     async def arecall(state: dict[str, Any], config: RunnableConfig) -> dict[str, str]:
-        return {"learning_context": await _arecall(machine, state, name, config)}
+        store, scope = current_run(name, config)
+        return {"learning_context": await _arecall(machine, store, scope, state)}
 
     return GraphNode(recall, arecall, name)
 
@@ -188,8 +188,7 @@ def _final_turn(state: dict[str, Any], new: list[BaseMessage]) -> list[BaseMessa
     """The thread's messages with the reply, if ``new`` ends in a final answer, else ``None``."""
     if not new or not isinstance(new[-1], AIMessage) or new[-1].tool_calls:
         return None
-    merged: Any = add_messages(list(state.get("messages") or []), cast(Any, new))
-    return list(merged)
+    return cast("list[BaseMessage]", add_messages(state.get("messages") or [], cast(Any, new)))
 
 
 def create_learning_agent_node(
@@ -250,20 +249,20 @@ def create_learning_agent_node(
     extracting = bool(stores)
 
     def step(state: dict[str, Any], config: RunnableConfig) -> Any:
-        section = _recall(machine, state, name, config)
+        store, scope = current_run(name, config)
+        section = _recall(machine, store, scope, state)
         result, new = _with_message_ids(call({**state, "learning_context": section}, config))
         if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
-            store, scope = current_run(name, config)
             schedule_extraction(
                 machine, store, scope, turn, model=extraction_model, background=background
             )
         return result
 
     async def astep(state: dict[str, Any], config: RunnableConfig) -> Any:
-        section = await _arecall(machine, state, name, config)
+        store, scope = current_run(name, config)
+        section = await _arecall(machine, store, scope, state)
         result, new = _with_message_ids(await acall({**state, "learning_context": section}, config))
         if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
-            store, scope = current_run(name, config)
             await aschedule_extraction(
                 machine, store, scope, turn, model=extraction_model, background=background
             )
