@@ -14,10 +14,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agno_learn_langgraph.errors import UnsupportedModeError
+from agno_learn_langgraph.kinds import STORE_NAMES, LearningMode, StoreName, kind
 from agno_learn_langgraph.records import UserProfile
 
 if TYPE_CHECKING:
@@ -40,26 +40,6 @@ __all__ = [
 ]
 
 
-class LearningMode(str, Enum):
-    """When a store learns: after each response, through agent tools, or by approved proposals."""
-
-    ALWAYS = "always"
-    AGENTIC = "agentic"
-    PROPOSE = "propose"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-StoreName = Literal[
-    "user_profile",
-    "user_memory",
-    "session_context",
-    "entity_memory",
-    "learned_knowledge",
-    "decision_log",
-]
-STORE_NAMES: tuple[StoreName, ...] = get_args(StoreName)
 _ALL_MODES = ", ".join(m.value for m in LearningMode)
 
 
@@ -124,11 +104,7 @@ class UserProfileConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "user_profile"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
-        LearningMode.ALWAYS,
-        LearningMode.AGENTIC,
-        LearningMode.PROPOSE,
-    )
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("user_profile").supported_modes
     mode: LearningMode = LearningMode.ALWAYS
     schema: type[UserProfile] = UserProfile
 
@@ -149,11 +125,7 @@ class UserMemoryConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "user_memory"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
-        LearningMode.ALWAYS,
-        LearningMode.AGENTIC,
-        LearningMode.PROPOSE,
-    )
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("user_memory").supported_modes
     mode: LearningMode = LearningMode.ALWAYS
     max_memories_in_context: int = 20
 
@@ -171,7 +143,7 @@ class SessionContextConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "session_context"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = (LearningMode.ALWAYS,)
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("session_context").supported_modes
     mode: LearningMode = LearningMode.ALWAYS
     enable_planning: bool = False
 
@@ -188,11 +160,7 @@ class EntityMemoryConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "entity_memory"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
-        LearningMode.ALWAYS,
-        LearningMode.AGENTIC,
-        LearningMode.PROPOSE,
-    )
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("entity_memory").supported_modes
     mode: LearningMode = LearningMode.AGENTIC
     namespace: str | None = None
     max_entities_in_context: int = 5
@@ -216,11 +184,7 @@ class LearnedKnowledgeConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "learned_knowledge"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = (
-        LearningMode.ALWAYS,
-        LearningMode.AGENTIC,
-        LearningMode.PROPOSE,
-    )
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("learned_knowledge").supported_modes
     mode: LearningMode = LearningMode.AGENTIC
     namespace: str | None = None
     max_learnings_in_context: int = 5
@@ -240,7 +204,7 @@ class DecisionLogConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "decision_log"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = (LearningMode.AGENTIC,)
+    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("decision_log").supported_modes
     mode: LearningMode = LearningMode.AGENTIC
     max_decisions_in_context: int = 5
 
