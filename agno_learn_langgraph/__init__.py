@@ -14,7 +14,6 @@ from agno_learn_langgraph.config import (
     DecisionLogConfig,
     EntityMemoryConfig,
     LearnedKnowledgeConfig,
-    LearningMachine,
     LearningMode,
     SessionContextConfig,
     UserMemoryConfig,
@@ -28,6 +27,7 @@ from agno_learn_langgraph.errors import (
     StoreUnavailableError,
     UnsupportedModeError,
 )
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import (
     Decision,
     Entity,

@@ -45,8 +45,9 @@ from langgraph.store.base import BaseStore, GetOp, PutOp
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from agno_learn_langgraph.config import LearningMachine, LearningMode, StoreName, UserProfileConfig
+from agno_learn_langgraph.config import LearningMode, StoreName, UserProfileConfig
 from agno_learn_langgraph.errors import InvalidReviewError, LearningInputError, UnsupportedModeError
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import (
     Proposal,
     Provenance,

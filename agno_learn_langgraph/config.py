@@ -1,4 +1,4 @@
-"""Configuration that reads like Agno's: ``LearningMachine``, ``LearningMode``, a config per store.
+"""Per-store configuration that reads like Agno's: ``LearningMode`` and a config per store.
 
 >>> from agno_learn_langgraph import LearningMachine, LearningMode, UserProfileConfig
 >>> machine = LearningMachine(
@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,14 +22,12 @@ from agno_learn_langgraph.records import UserProfile
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from agno_learn_langgraph.background import BackgroundRunner
 
 __all__ = [
     "STORE_NAMES",
     "DecisionLogConfig",
     "EntityMemoryConfig",
     "LearnedKnowledgeConfig",
-    "LearningMachine",
     "LearningMode",
     "SessionContextConfig",
     "StoreConfig",
@@ -64,7 +61,7 @@ def type_name(store: str) -> str:
     return "".join(part.title() for part in store.split("_")) + "Config"
 
 
-def _positive(value: int, name: str) -> None:
+def positive(value: int, name: str) -> None:
     if not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative int, got {value!r}.")
 
@@ -131,7 +128,7 @@ class UserMemoryConfig(StoreConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive(self.max_memories_in_context, "max_memories_in_context")
+        positive(self.max_memories_in_context, "max_memories_in_context")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,9 +166,9 @@ class EntityMemoryConfig(StoreConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_namespace(self.namespace, "EntityMemoryConfig.namespace")
+        check_namespace(self.namespace, "EntityMemoryConfig.namespace")
         for name in ("max_entities_in_context", "max_facts_per_entity", "max_events_per_entity"):
-            _positive(getattr(self, name), name)
+            positive(getattr(self, name), name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,8 +188,8 @@ class LearnedKnowledgeConfig(StoreConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_namespace(self.namespace, "LearnedKnowledgeConfig.namespace")
-        _positive(self.max_learnings_in_context, "max_learnings_in_context")
+        check_namespace(self.namespace, "LearnedKnowledgeConfig.namespace")
+        positive(self.max_learnings_in_context, "max_learnings_in_context")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,7 +207,7 @@ class DecisionLogConfig(StoreConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive(self.max_decisions_in_context, "max_decisions_in_context")
+        positive(self.max_decisions_in_context, "max_decisions_in_context")
 
 
 CONFIG_TYPES: dict[StoreName, type[StoreConfig]] = {
@@ -223,14 +220,14 @@ CONFIG_TYPES: dict[StoreName, type[StoreConfig]] = {
 }
 
 
-def _check_namespace(namespace: str | None, what: str) -> None:
+def check_namespace(namespace: str | None, what: str) -> None:
     if namespace is not None and (not isinstance(namespace, str) or not namespace.strip()):
         raise ValueError(
             f"{what} must be 'global', 'user' or a custom non-empty name, got {namespace!r}."
         )
 
 
-def _coerce_store(store: StoreName, value: Any) -> StoreConfig | None:
+def coerce_store(store: StoreName, value: Any) -> StoreConfig | None:
     config_type = CONFIG_TYPES[store]
     if value is None or value is False:
         return None
@@ -246,145 +243,6 @@ def _coerce_store(store: StoreName, value: Any) -> StoreConfig | None:
             f"got {type(value).__name__}."
         )
     return value
-
-
-class LearningMachine:
-    """Six learning stores, each in its own mode, shared by the nodes, tools and middleware.
-
-    Args:
-        model: chat model for ALWAYS extraction (a store config's ``model`` overrides it).
-        user_profile, user_memory, session_context, entity_memory, learned_knowledge,
-            decision_log: ``True`` for the store's default mode, a :class:`LearningMode`, its
-            config, or ``False`` (off, the default).
-        namespace: default namespace of entity memory and learned knowledge: ``"global"``
-            (shared by every user), ``"user"`` (per user) or a custom name (e.g. a team).
-        background: run ALWAYS extraction off the critical path (``False``: inside the node).
-        wait_for_extraction_s: how long recall waits for this process's unfinished extraction
-            of the same thread before it reads the store; ``0`` never delays a turn.
-        max_retries: extraction retries after a failed or timed-out model call.
-        retry_backoff_s: first retry delay, doubled on each retry.
-        extraction_timeout_s: timeout of one extraction model call.
-        max_messages_per_extraction: cap on the new messages one extraction reads.
-        max_pending_extractions: threads with queued extraction work before new turns wait.
-
-    Raises:
-        UnsupportedModeError: a store is given a mode it does not support.
-    """
-
-    def __init__(
-        self,
-        *,
-        model: BaseChatModel | None = None,
-        user_profile: bool | LearningMode | str | UserProfileConfig = False,
-        user_memory: bool | LearningMode | str | UserMemoryConfig = False,
-        session_context: bool | LearningMode | str | SessionContextConfig = False,
-        entity_memory: bool | LearningMode | str | EntityMemoryConfig = False,
-        learned_knowledge: bool | LearningMode | str | LearnedKnowledgeConfig = False,
-        decision_log: bool | LearningMode | str | DecisionLogConfig = False,
-        namespace: str = "global",
-        background: bool = True,
-        wait_for_extraction_s: float = 0.0,
-        max_retries: int = 3,
-        retry_backoff_s: float = 0.5,
-        extraction_timeout_s: float = 60.0,
-        max_messages_per_extraction: int = 40,
-        max_pending_extractions: int = 256,
-    ) -> None:
-        _check_namespace(namespace, "LearningMachine.namespace")
-        given: dict[StoreName, Any] = {
-            "user_profile": user_profile,
-            "user_memory": user_memory,
-            "session_context": session_context,
-            "entity_memory": entity_memory,
-            "learned_knowledge": learned_knowledge,
-            "decision_log": decision_log,
-        }
-        self.stores: dict[StoreName, StoreConfig] = {}
-        for store in STORE_NAMES:
-            config = _coerce_store(store, given[store])
-            if config is not None:
-                self.stores[store] = config
-        self.model = model
-        self.namespace = namespace
-        self.background = background
-        self.wait_for_extraction_s = float(wait_for_extraction_s)
-        self.max_retries = max_retries
-        self.retry_backoff_s = float(retry_backoff_s)
-        self.extraction_timeout_s = float(extraction_timeout_s)
-        self.max_messages_per_extraction = max_messages_per_extraction
-        self.max_pending_extractions = max_pending_extractions
-        _positive(max_retries, "max_retries")
-        _positive(max_messages_per_extraction, "max_messages_per_extraction")
-        _positive(max_pending_extractions, "max_pending_extractions")
-        self._runner: BackgroundRunner | None = None
-        self._runner_lock = threading.Lock()
-
-    # -- reading the configuration -------------------------------------------------------------
-
-    def config(self, store: StoreName) -> StoreConfig | None:
-        """The config of ``store``, or ``None`` when it is off."""
-        return self.stores.get(store)
-
-    def mode(self, store: StoreName) -> LearningMode | None:
-        """The mode of ``store``, or ``None`` when it is off."""
-        config = self.stores.get(store)
-        return config.mode if config else None
-
-    def stores_in_mode(self, mode: LearningMode | str) -> tuple[StoreName, ...]:
-        """The enabled stores whose mode is ``mode``, in the canonical store order."""
-        wanted = LearningMode(mode)
-        return tuple(s for s, c in self.stores.items() if c.mode is wanted)
-
-    def modes(self) -> dict[str, str]:
-        """``{store: mode}`` for every enabled store."""
-        return {s: c.mode.value for s, c in self.stores.items()}
-
-    def namespace_for(self, store: StoreName) -> str:
-        """The effective namespace of entity memory or learned knowledge."""
-        config = self.stores.get(store)
-        own = getattr(config, "namespace", None)
-        return own if own else self.namespace
-
-    def extraction_model(self, store: StoreName | None = None) -> BaseChatModel | None:
-        """The model that extracts for ``store`` (its own, else the machine's)."""
-        config = self.stores.get(store) if store else None
-        return (config.model if config else None) or self.model
-
-    # -- background work -------------------------------------------------------------------------
-
-    @property
-    def runner(self) -> BackgroundRunner:
-        """The bounded background runner of this machine's ALWAYS extraction (created lazily)."""
-        with self._runner_lock:
-            if self._runner is None:
-                from agno_learn_langgraph.background import BackgroundRunner
-
-                self._runner = BackgroundRunner(max_pending=self.max_pending_extractions)
-            return self._runner
-
-    def flush(self, timeout: float | None = None) -> None:
-        """Block until every queued and running background extraction has finished."""
-        if self._runner is not None:
-            self._runner.flush(timeout)
-
-    async def aflush(self, timeout: float | None = None) -> None:
-        """Await every queued and running background extraction."""
-        if self._runner is not None:
-            await self._runner.aflush(timeout)
-
-    def close(self, timeout: float | None = None) -> None:
-        """Finish pending extraction work, then stop the background runner."""
-        if self._runner is not None:
-            self._runner.close(timeout)
-
-    async def aclose(self, timeout: float | None = None) -> None:
-        """Async twin of :meth:`close`."""
-        if self._runner is not None:
-            await self._runner.aclose(timeout)
-
-    def __repr__(self) -> str:
-        stores = ", ".join(f"{s}={c.mode.value}" for s, c in self.stores.items()) or "no stores"
-        return f"LearningMachine({stores}, namespace={self.namespace!r})"
 
 
 def config_fields(config: StoreConfig) -> dict[str, Any]:

@@ -48,13 +48,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agno_learn_langgraph.config import (
     EntityMemoryConfig,
-    LearningMachine,
     LearningMode,
     SessionContextConfig,
     StoreName,
     UserProfileConfig,
 )
 from agno_learn_langgraph.errors import LearningError, LearningInputError
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.prompts import (
     ExtractionData,
     render_extraction_system,

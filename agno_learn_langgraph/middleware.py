@@ -30,13 +30,14 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph.approval import areview_pending, review_pending
-from agno_learn_langgraph.config import LearningMachine, LearningMode
+from agno_learn_langgraph.config import LearningMode
 from agno_learn_langgraph.extraction import (
     aschedule_extraction,
     extraction_stores,
     resolve_models,
     schedule_extraction,
 )
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,

@@ -43,7 +43,6 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from agno_learn_langgraph.approval import create_approval_node
-from agno_learn_langgraph.config import LearningMachine
 from agno_learn_langgraph.extraction import (
     aschedule_extraction,
     create_extraction_node,
@@ -51,6 +50,7 @@ from agno_learn_langgraph.extraction import (
     resolve_models,
     schedule_extraction,
 )
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,

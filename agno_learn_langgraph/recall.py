@@ -19,11 +19,11 @@ from agno_learn_langgraph.config import (
     DecisionLogConfig,
     EntityMemoryConfig,
     LearnedKnowledgeConfig,
-    LearningMachine,
     LearningMode,
     UserMemoryConfig,
     UserProfileConfig,
 )
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.prompts import RecallData, render_learning_context, render_tool_guidance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import (

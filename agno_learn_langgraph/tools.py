@@ -22,8 +22,9 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agno_learn_langgraph.config import LearningMachine, LearningMode, StoreName, UserProfileConfig
+from agno_learn_langgraph.config import LearningMode, StoreName, UserProfileConfig
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.prompts import knowledge_lines, quote
 from agno_learn_langgraph.records import (
     Decision,

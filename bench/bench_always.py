@@ -50,8 +50,9 @@ from common import (
     write_result,
 )
 
-from agno_learn_langgraph.config import LearningMachine, LearningMode
+from agno_learn_langgraph.config import LearningMode
 from agno_learn_langgraph.extraction import create_extraction_node
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.nodes import (
     LearningState,
     create_learning_agent_node,

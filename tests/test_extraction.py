@@ -13,9 +13,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from agno_learn_langgraph.config import LearningMachine, LearningMode, SessionContextConfig
+from agno_learn_langgraph.config import LearningMode, SessionContextConfig
 from agno_learn_langgraph.errors import MissingScopeError, StoreUnavailableError
 from agno_learn_langgraph.extraction import create_extraction_node
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_learning_context
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope

@@ -28,7 +28,8 @@ from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
 from agno_learn_langgraph.approval import create_approval_node, create_propose_tools
-from agno_learn_langgraph.config import LearningMachine, LearningMode
+from agno_learn_langgraph.config import LearningMode
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import (
     Decision,
     Entity,

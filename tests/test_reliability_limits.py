@@ -24,9 +24,10 @@ from langgraph.prebuilt import ToolNode
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from agno_learn_langgraph.config import LearningMachine, LearningMode
+from agno_learn_langgraph.config import LearningMode
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.extraction import extract_learnings
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import build_learning_context
 from agno_learn_langgraph.records import Entity, Memory, Provenance, fingerprint
 from agno_learn_langgraph.scope import Scope

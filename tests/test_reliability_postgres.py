@@ -33,8 +33,9 @@ from langgraph.store.base import BaseStore, Op, PutOp, Result
 from pydantic import BaseModel
 
 from agno_learn_langgraph.backends import Backend
-from agno_learn_langgraph.config import LearningMachine, LearningMode
+from agno_learn_langgraph.config import LearningMode
 from agno_learn_langgraph.extraction import create_extraction_node
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_learning_context
 from agno_learn_langgraph.recall import abuild_learning_context
 from agno_learn_langgraph.records import Entity, Provenance

@@ -15,8 +15,8 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from agno_learn_langgraph.config import LearningMachine
 from agno_learn_langgraph.errors import MissingScopeError, StoreUnavailableError
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import build_learning_context
 from agno_learn_langgraph.records import LearnedKnowledge, Provenance
 from agno_learn_langgraph.scope import Scope
