@@ -140,6 +140,16 @@ class LearningMachine:
 
     # -- background work -------------------------------------------------------------------------
 
+    def wait_for_extraction(self, thread_id: str | None) -> None:
+        """Wait (at most ``wait_for_extraction_s``) for this process's extraction of the thread."""
+        if self.wait_for_extraction_s > 0 and thread_id and self._runner is not None:
+            self._runner.wait_for(thread_id, self.wait_for_extraction_s)
+
+    async def await_extraction(self, thread_id: str | None) -> None:
+        """Async twin of :meth:`wait_for_extraction`."""
+        if self.wait_for_extraction_s > 0 and thread_id and self._runner is not None:
+            await self._runner.await_for(thread_id, self.wait_for_extraction_s)
+
     @property
     def runner(self) -> BackgroundRunner:
         """The bounded background runner of this machine's ALWAYS extraction (created lazily)."""

@@ -38,14 +38,10 @@ from agno_learn_langgraph.extraction import (
     schedule_extraction,
 )
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.recall import (
-    abuild_learning_context,
-    build_learning_context,
-    last_user_text,
-)
 from agno_learn_langgraph.runtime import require_store
 from agno_learn_langgraph.scope import Scope, resolve_scope
 from agno_learn_langgraph.tools import create_learning_tools
+from agno_learn_langgraph.turn import arecall_for_turn, recall_for_turn
 
 __all__ = ["LearningMiddleware"]
 
@@ -108,8 +104,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
     ) -> ModelResponse:
         """Append the learning section to the system message, then call the model."""
         store, scope = self._run(request.runtime, "recall")
-        query = last_user_text(request.messages)
-        section = build_learning_context(self.machine, store, scope, query)
+        section = recall_for_turn(self.machine, store, scope, request.messages)
         if section:
             request = request.override(
                 system_message=_with_section(request.system_message, section)
@@ -121,8 +116,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
     ) -> ModelResponse:
         """Async twin of :meth:`wrap_model_call`."""
         store, scope = self._run(request.runtime, "recall")
-        query = last_user_text(request.messages)
-        section = await abuild_learning_context(self.machine, store, scope, query)
+        section = await arecall_for_turn(self.machine, store, scope, request.messages)
         if section:
             request = request.override(
                 system_message=_with_section(request.system_message, section)

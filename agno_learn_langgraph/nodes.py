@@ -39,7 +39,6 @@ from langchain_core.runnables.utils import is_async_callable
 from langgraph.graph import MessagesState
 from langgraph.graph.message import add_messages
 from langgraph.runtime import get_runtime
-from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from agno_learn_langgraph.approval import create_approval_node
@@ -51,13 +50,8 @@ from agno_learn_langgraph.extraction import (
     schedule_extraction,
 )
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.recall import (
-    abuild_learning_context,
-    build_learning_context,
-    last_user_text,
-)
 from agno_learn_langgraph.runtime import GraphNode, current_run
-from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.turn import arecall_for_turn, recall_for_turn
 
 __all__ = [
     "LearningState",
@@ -94,21 +88,6 @@ def with_learning_context(
     return [SystemMessage(section), *chat]
 
 
-def _recall(machine: LearningMachine, store: BaseStore, scope: Scope, state: dict[str, Any]) -> str:
-    if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
-        machine._runner.wait_for(scope.thread_id, machine.wait_for_extraction_s)
-    return build_learning_context(machine, store, scope, last_user_text(state.get("messages", [])))
-
-
-async def _arecall(
-    machine: LearningMachine, store: BaseStore, scope: Scope, state: dict[str, Any]
-) -> str:
-    if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
-        await machine._runner.await_for(scope.thread_id, machine.wait_for_extraction_s)
-    query = last_user_text(state.get("messages", []))
-    return await abuild_learning_context(machine, store, scope, query)
-
-
 def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> GraphNode:
     """A node that writes the turn's learning section to ``state["learning_context"]``.
 
@@ -123,11 +102,17 @@ def create_recall_node(machine: LearningMachine, *, name: str = "recall") -> Gra
 
     def recall(state: dict[str, Any], config: RunnableConfig) -> dict[str, str]:
         store, scope = current_run(name, config)
-        return {"learning_context": _recall(machine, store, scope, state)}
+        return {
+            "learning_context": recall_for_turn(machine, store, scope, state.get("messages", []))
+        }
 
     async def arecall(state: dict[str, Any], config: RunnableConfig) -> dict[str, str]:
         store, scope = current_run(name, config)
-        return {"learning_context": await _arecall(machine, store, scope, state)}
+        return {
+            "learning_context": await arecall_for_turn(
+                machine, store, scope, state.get("messages", [])
+            )
+        }
 
     return GraphNode(recall, arecall, name)
 
@@ -250,7 +235,7 @@ def create_learning_agent_node(
 
     def step(state: dict[str, Any], config: RunnableConfig) -> Any:
         store, scope = current_run(name, config)
-        section = _recall(machine, store, scope, state)
+        section = recall_for_turn(machine, store, scope, state.get("messages", []))
         result, new = _with_message_ids(call({**state, "learning_context": section}, config))
         if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
             schedule_extraction(
@@ -260,7 +245,7 @@ def create_learning_agent_node(
 
     async def astep(state: dict[str, Any], config: RunnableConfig) -> Any:
         store, scope = current_run(name, config)
-        section = await _arecall(machine, store, scope, state)
+        section = await arecall_for_turn(machine, store, scope, state.get("messages", []))
         result, new = _with_message_ids(await acall({**state, "learning_context": section}, config))
         if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
             await aschedule_extraction(

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, SystemMessage
@@ -28,7 +29,7 @@ from agno_learn_langgraph import (
     create_recall_node,
     with_learning_context,
 )
-from agno_learn_langgraph.backends import Backend
+from agno_learn_langgraph.backends import Backend, open_store
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 
 
@@ -258,3 +259,40 @@ async def test_async_middleware_and_graph_match(
     assert graph_records == mw_records
     for expected in EXPECTED_IN_RECALL:
         assert expected in graph_prompt and expected in mw_prompt, expected
+
+
+# -- the same case through both doors -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [hand_built, with_middleware], ids=["graph", "middleware"])
+@pytest.mark.parametrize("run_async_path", [False, True], ids=["sync", "async"])
+async def test_both_doors_wait_for_the_previous_turns_extraction(
+    build: Any, run_async_path: bool
+) -> None:
+    """With ``wait_for_extraction_s`` the next turn recalls what the slow extraction learned."""
+    chat = ScriptedChatModel(["Hi Ann!", "You work at Acme."])
+    intro = {"memories": {"add": ["Works at Acme as a data engineer"], "update": [], "delete": []}}
+    extractor = ScriptedChatModel(structured_responses=[intro, {}], structured_delay_s=0.4)
+    m = LearningMachine(model=extractor, user_memory=True, wait_for_extraction_s=10)
+    with open_store(":memory:") as backend:
+        graph = build(m, chat, backend)
+        for text in ["I'm Ann, a data engineer at Acme", "Where do I work?"]:
+            if run_async_path:
+                await graph.ainvoke({"messages": [("user", text)]}, CFG, context=CTX)
+            else:
+                graph.invoke({"messages": [("user", text)]}, CFG, context=CTX)
+        assert "Works at Acme as a data engineer" in system_text(chat)  # no flush in between
+
+
+@pytest.mark.parametrize("build", [hand_built, with_middleware], ids=["graph", "middleware"])
+def test_both_doors_do_not_wait_by_default(build: Any) -> None:
+    """``wait_for_extraction_s=0`` never delays a turn: the slow extraction is not seen yet."""
+    chat = ScriptedChatModel(["Hi Ann!", "I don't know yet."])
+    intro = {"memories": {"add": ["Works at Acme as a data engineer"], "update": [], "delete": []}}
+    extractor = ScriptedChatModel(structured_responses=[intro, {}], structured_delay_s=0.5)
+    m = LearningMachine(model=extractor, user_memory=True)
+    with open_store(":memory:") as backend:
+        graph = build(m, chat, backend)
+        for text in ["I'm Ann, a data engineer at Acme", "Where do I work?"]:
+            graph.invoke({"messages": [("user", text)]}, CFG, context=CTX)
+        assert "Works at Acme" not in system_text(chat)
