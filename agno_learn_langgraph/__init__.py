@@ -60,7 +60,11 @@ if TYPE_CHECKING:
         review_pending,
     )
     from agno_learn_langgraph.backends import Backend, aopen_store, describe_url, open_store
-    from agno_learn_langgraph.background import BackgroundRunner
+    from agno_learn_langgraph.background import (
+        BackgroundRunner,
+        adrain_background_work,
+        drain_background_work,
+    )
     from agno_learn_langgraph.extraction import (
         ExtractionReport,
         aextract_learnings,
@@ -75,6 +79,7 @@ if TYPE_CHECKING:
         with_learning_context,
     )
     from agno_learn_langgraph.recall import abuild_learning_context, build_learning_context
+    from agno_learn_langgraph.server import learning_lifespan
     from agno_learn_langgraph.tools import create_learning_tools
 
 _LAZY: dict[str, str] = {
@@ -94,6 +99,9 @@ _LAZY: dict[str, str] = {
     "aextract_learnings": "extraction",
     "ExtractionReport": "extraction",
     "BackgroundRunner": "background",
+    "adrain_background_work": "background",
+    "drain_background_work": "background",
+    "learning_lifespan": "server",
     "create_approval_node": "approval",
     "create_propose_tools": "approval",
     "list_pending_proposals": "approval",
@@ -156,6 +164,7 @@ __all__ = [
     "UserProfileConfig",
     "aapprove_proposal",
     "abuild_learning_context",
+    "adrain_background_work",
     "aextract_learnings",
     "aget_proposal",
     "alist_pending_proposals",
@@ -172,8 +181,10 @@ __all__ = [
     "create_propose_tools",
     "create_recall_node",
     "describe_url",
+    "drain_background_work",
     "extract_learnings",
     "get_proposal",
+    "learning_lifespan",
     "list_pending_proposals",
     "open_store",
     "proposal_history",

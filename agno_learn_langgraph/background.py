@@ -466,6 +466,11 @@ _RUNNERS: weakref.WeakSet[BackgroundRunner] = weakref.WeakSet()
 DRAIN_TIMEOUT_S = 60.0
 
 
+def pending_background_jobs() -> int:
+    """Queued and running background jobs of every runner of this process."""
+    return sum(runner.stats.pending for runner in list(_RUNNERS))
+
+
 def drain_background_work(timeout: float = DRAIN_TIMEOUT_S) -> None:
     """Wait (bounded) for every runner's queued and running jobs: call before a store closes.
 

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("index",),
     ("stores",),
     ("prompts", "render"),
-    ("machine", "runtime", "backends", "remote"),
+    ("machine", "runtime", "backends", "remote", "server"),
     ("recall", "approval"),
     ("extraction", "tools"),
     ("turn",),

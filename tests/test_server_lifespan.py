@@ -1,0 +1,81 @@
+"""learning_lifespan: a server that stops drains the pending extraction first, and says so."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.store.memory import InMemoryStore
+
+from agno_learn_langgraph import (
+    LearningMachine,
+    LearningState,
+    create_extraction_node,
+    learning_lifespan,
+)
+from agno_learn_langgraph.background import pending_background_jobs
+from agno_learn_langgraph.stores import user_profile
+from agno_learn_langgraph.stores.base import arun_plan
+from agno_learn_langgraph.testing import ScriptedChatModel
+
+
+def slow_learning_graph(store: InMemoryStore, delay_s: float) -> tuple[Any, LearningMachine]:
+    extractor = ScriptedChatModel(
+        structured_responses=[{"profile": {"set": {"name": "Ann"}}}], structured_delay_s=delay_s
+    )
+    machine = LearningMachine(model=extractor, user_profile=True)
+
+    def agent(state: LearningState) -> dict[str, Any]:
+        return {"messages": [AIMessage("Hi Ann")]}
+
+    builder = StateGraph(LearningState)
+    builder.add_node("agent", agent)
+    builder.add_node("learn", create_extraction_node(machine))
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "learn")
+    builder.add_edge("learn", END)
+    return builder.compile(store=store), machine
+
+
+async def test_shutdown_waits_for_pending_extraction_and_logs_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = InMemoryStore()
+    graph, _machine = slow_learning_graph(store, delay_s=0.5)
+    caplog.set_level(logging.WARNING, logger="agno_learn_langgraph.server")
+    async with learning_lifespan(None):  # what Starlette does around the server's life
+        await graph.ainvoke(
+            {"messages": [("user", "I'm Ann")]},
+            {"configurable": {"thread_id": "t", "user_id": "a"}},
+        )
+        assert pending_background_jobs() == 1  # the reply came back before the learning
+    assert pending_background_jobs() == 0
+    profile = await arun_plan(store, user_profile.get_profile("a"))
+    assert profile is not None and profile.name == "Ann"
+    assert "waiting for 1 pending learning extraction" in caplog.text
+    assert "finished in" in caplog.text
+
+
+async def test_a_drain_that_times_out_reports_what_is_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = InMemoryStore()
+    graph, machine = slow_learning_graph(store, delay_s=2.0)
+    caplog.set_level(logging.WARNING, logger="agno_learn_langgraph.server")
+    async with learning_lifespan(None, timeout=0.1):
+        await graph.ainvoke(
+            {"messages": [("user", "I'm Ann")]},
+            {"configurable": {"thread_id": "t", "user_id": "a"}},
+        )
+    assert "1 learning extraction(s) still pending" in caplog.text
+    await machine.aflush(timeout=30)
+
+
+async def test_nothing_pending_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="agno_learn_langgraph.server")
+    async with learning_lifespan(None):
+        pass
+    assert caplog.text == ""
