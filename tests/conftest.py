@@ -41,6 +41,8 @@ from agno_learn_langgraph.backends import Backend, aopen_store, describe_url, op
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore, IndexConfig
 
+pytest_plugins = ["tests.langgraph_server"]  # dev_server: a real `langgraph dev`
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("memory", "sqlite", "postgres")
 VECTOR_BACKENDS = ("memory-vector", "postgres-vector")
