@@ -41,6 +41,7 @@ from langgraph.graph.message import add_messages
 from langgraph.runtime import get_runtime
 from langgraph.types import Command
 
+from agno_learn_langgraph import compat
 from agno_learn_langgraph.approval import create_approval_node
 from agno_learn_langgraph.extraction import (
     aschedule_extraction,
@@ -160,13 +161,9 @@ def _with_message_ids(result: Any) -> tuple[Any, list[BaseMessage]]:
     return result, []
 
 
-# The trigger LangGraph records for tasks started by Send (langgraph._internal._constants.PUSH).
-_SEND_TRIGGER = "__pregel_push"
-
-
 def _sent(config: RunnableConfig) -> bool:
     """Whether this task was started by a ``Send`` (it sees the Send's input, not the thread)."""
-    return _SEND_TRIGGER in config.get("metadata", {}).get("langgraph_triggers", ())
+    return compat.started_by_send(config)
 
 
 def _final_turn(state: dict[str, Any], new: list[BaseMessage]) -> list[BaseMessage] | None:

@@ -12,10 +12,10 @@ from langgraph.store.base import BaseStore, Op, Result, SearchOp
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.backends import aopen_store
+from agno_learn_langgraph.core import arun_plan, run_plan
+from agno_learn_langgraph.index import VERSIONS_NAMESPACE, VectorIndex, vector_source
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.stores import user_memory
-from agno_learn_langgraph.stores.base import VERSIONS_NAMESPACE, arun_plan, run_plan
-from agno_learn_langgraph.stores.vectors import VectorIndex, vector_source
 from agno_learn_langgraph.testing import HashEmbeddings
 
 PROV = Provenance(mode="api")
@@ -245,7 +245,7 @@ def test_ties_go_to_the_newest() -> None:
 
 
 def test_stored_vectors_are_read_in_every_format_an_adapter_may_give() -> None:
-    from agno_learn_langgraph.stores.vectors import _decode_vector
+    from agno_learn_langgraph.compat import decode_pgvector as _decode_vector
 
     raw = (3).to_bytes(2, "big") + b"\x00\x00" + np.array([1, 2.5, -3], ">f4").tobytes()
     assert _decode_vector(raw, ">f4").tolist() == [1.0, 2.5, -3.0]
@@ -301,9 +301,9 @@ def test_a_write_racing_the_first_scan_is_not_lost(
 def test_a_namespace_too_large_to_keep_is_searched_by_the_store(
     vector_index: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agno_learn_langgraph.stores import base
+    from agno_learn_langgraph.index import ranked
 
-    monkeypatch.setattr(base, "MAX_VECTOR_BYTES", 1024)  # 120 memories x 256 dims is more
+    monkeypatch.setattr(ranked, "MAX_VECTOR_BYTES", 1024)  # 120 memories x 256 dims is more
     store = _CountingStore(index=vector_index)
     store.query_searches = 0
     _fill(store)
@@ -334,12 +334,12 @@ async def test_async_only_embeddings_work_from_sync_code_on_an_async_store(
 def test_a_namespace_over_the_item_limit_is_searched_by_the_store(
     vector_index: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agno_learn_langgraph.stores import base
+    from agno_learn_langgraph.index import ranked
 
     store = _CountingStore(index=vector_index)
     store.query_searches = 0
     _fill(store)  # 120 memories
-    monkeypatch.setattr(base, "VECTOR_SCAN_LIMIT", 120)  # exactly at the limit: kept
+    monkeypatch.setattr(ranked, "VECTOR_SCAN_LIMIT", 120)  # exactly at the limit: kept
     _relevant(store, "ann", "green tea")
     assert store.query_searches == 0
     run_plan(store, user_memory.add_memory("ann", "One memory over the limit", PROV))

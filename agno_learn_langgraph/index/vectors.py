@@ -5,15 +5,16 @@ namespace in Python (about 15 ms at 1,000 items, 200 ms at 10,000), ``PostgresSt
 approximate HNSW scan (recall@10 of 0.90 at 100,000 items with the default index). For the
 namespaces this package ranks, a reader instead keeps the namespace's vectors, as the store
 computed them (nothing is re-embedded), in a :class:`VectorIndex`, validated by the same version
-stamp as the lexical index (see ``stores.base.ranked_namespace``). A warm search is that stamp
+stamp as the lexical index (see ``index.ranked.ranked_namespace``). A warm search is that stamp
 read, one query embedding and one matrix product: exact (recall@10 = 1.0) and a few milliseconds
 at 100,000 items.
 
 Stores are read through a :class:`VectorSource`: ``InMemoryStore`` (its vector table, in
 process) and ``PostgresStore`` / ``AsyncPostgresStore`` (``store_vectors``, pgvector's binary
-format). Any other store, or a namespace too large for :data:`MAX_VECTOR_BYTES`, is searched by
-the store itself as before. Plans ask for vectors and query embeddings with two operations of
-their own, :class:`EmbedQueryOp` and :class:`VectorsOp`, executed next to the store's ops.
+format), each through ``compat``. Any other store, or a namespace too large for
+:data:`MAX_VECTOR_BYTES`, is searched by the store itself as before. Plans ask for vectors
+and query embeddings with two operations of their own, :class:`EmbedQueryOp` and
+:class:`VectorsOp`, executed next to the store's ops.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
+from agno_learn_langgraph import compat
+from agno_learn_langgraph.core.plans import SideOp
+
 __all__ = [
     "MAX_VECTOR_BYTES",
     "EmbedQueryOp",
@@ -37,7 +41,7 @@ __all__ = [
 ]
 
 FIELD = "search_text"
-"""The one field this package indexes (``stores.base.put`` writes it)."""
+"""The one field this package indexes (``core.plans.put`` writes it)."""
 MAX_VECTOR_BYTES = 512 * 1024 * 1024
 """Largest matrix one namespace may keep in process; bigger namespaces use the store's search."""
 _DECODE_ON_LOOP = 1_000
@@ -47,14 +51,14 @@ Metric = Literal["cosine", "inner_product", "l2"]
 
 
 @dataclass(frozen=True)
-class EmbedQueryOp:
+class EmbedQueryOp(SideOp):
     """Embed ``text`` with the store's embeddings (result: a 1-D float32 array)."""
 
     text: str
 
 
 @dataclass(frozen=True)
-class VectorsOp:
+class VectorsOp(SideOp):
     """The stored vectors of a namespace, or of some of its keys (result: key -> array)."""
 
     namespace: tuple[str, ...]
@@ -97,9 +101,7 @@ class _MemorySource(VectorSource):
     """``InMemoryStore``: its ``_vectors`` table (namespace -> key -> field -> vector)."""
 
     def vectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
-        table = self.store._vectors
-        # .get: a defaultdict must not grow a namespace; dict(...) copies atomically (GIL)
-        rows = dict(table.get(op.namespace) or {})
+        rows = compat.in_memory_vectors(self.store, op.namespace)
         keys = op.keys if op.keys is not None else list(rows)
         found = {}
         for key in keys:
@@ -115,32 +117,7 @@ class _MemorySource(VectorSource):
 
 
 def _pg_sql(op: VectorsOp) -> tuple[str, tuple[Any, ...]]:
-    sql = "SELECT key, embedding FROM store_vectors WHERE prefix = %s AND field_name = %s"
-    params: tuple[Any, ...] = (".".join(op.namespace), FIELD)
-    if op.keys is not None:
-        sql += " AND key = ANY(%s)"
-        params = (*params, list(op.keys))
-    return sql, params
-
-
-def _decode_vector(raw: Any, dtype: str) -> np.ndarray | None:
-    """One ``embedding`` column value as float32, or ``None`` when it cannot be read."""
-    if isinstance(raw, bytes | bytearray | memoryview):
-        # pgvector's binary format: uint16 dims, uint16 unused, then big-endian floats
-        data = bytes(raw)
-        dims = int.from_bytes(data[:2], "big")
-        vector = np.frombuffer(data, dtype=dtype, offset=4)
-        return vector.astype(np.float32) if len(vector) == dims else None
-    # an adapter the application registered (pgvector.psycopg): ndarray, Vector, HalfVector
-    for convert in ("to_numpy", "to_list"):
-        if hasattr(raw, convert):
-            raw = getattr(raw, convert)()
-            break
-    try:
-        vector = np.asarray(raw, dtype=np.float32)
-    except (TypeError, ValueError):
-        return None
-    return vector if vector.ndim == 1 else None
+    return compat.store_vectors_sql(op.namespace, FIELD, op.keys)
 
 
 class _PostgresSource(VectorSource):
@@ -154,7 +131,7 @@ class _PostgresSource(VectorSource):
     def _decode(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
         found = {}
         for row in rows:
-            vector = _decode_vector(row["embedding"], self._dtype)
+            vector = compat.decode_pgvector(row["embedding"], self._dtype)
             if vector is not None:
                 found[row["key"]] = vector
         return found
@@ -162,8 +139,7 @@ class _PostgresSource(VectorSource):
     def vectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
         if op.keys == ():
             return {}
-        # pipeline=True: the store's own lock when it shares one connection
-        with self.store._cursor(pipeline=True) as cur:
+        with compat.pg_cursor(self.store) as cur:
             cur.execute(*_pg_sql(op))
             rows = cur.fetchall()
         return self._decode(rows)
@@ -174,7 +150,7 @@ class _AsyncPostgresSource(_PostgresSource):
 
     def _on_loop(self, coro: Any) -> Any:
         # like AsyncPostgresStore.batch: only from a thread other than the store's loop
-        return asyncio.run_coroutine_threadsafe(coro, self.store.loop).result()
+        return asyncio.run_coroutine_threadsafe(coro, compat.async_store_loop(self.store)).result()
 
     def embed(self, text: str) -> np.ndarray:
         # the store's sync batch embeds through abatch, so async-only embeddings work there too
@@ -186,7 +162,7 @@ class _AsyncPostgresSource(_PostgresSource):
     async def avectors(self, op: VectorsOp) -> dict[str, np.ndarray]:
         if op.keys == ():
             return {}
-        async with self.store._cursor(pipeline=True) as cur:
+        async with compat.pg_acursor(self.store) as cur:
             await cur.execute(*_pg_sql(op))
             rows = await cur.fetchall()
         if len(rows) > _DECODE_ON_LOOP:  # a whole namespace: decode off the event loop
@@ -206,8 +182,7 @@ def vector_source(store: Any) -> VectorSource | None:
         from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
     except ImportError:  # pragma: no cover - langgraph-checkpoint-postgres is a dependency
         return None
-    ann = store.index_config.get("ann_index_config") or {}
-    dtype = {"vector": ">f4", "halfvec": ">f2"}.get(ann.get("vector_type", "vector"))
+    dtype = compat.pgvector_dtype(store.index_config)
     if dtype is None or store.index_config.get("distance_type", "cosine") not in (
         "cosine",
         "inner_product",

@@ -1,0 +1,122 @@
+"""Every use of a LangGraph internal, in one place.
+
+The package otherwise uses LangGraph's public API. What it needs beyond that is reached here
+only, and ``tests/test_compat.py`` checks each item against the installed LangGraph, so an
+upgrade that changes one fails that test by name instead of misbehaving elsewhere:
+
+* ``InMemoryStore._vectors``: the in-process vector table (namespace -> key -> field -> vector);
+* ``PostgresStore._cursor`` / ``AsyncPostgresStore._cursor``: a cursor the store's own way (its
+  lock when it shares one connection), and ``AsyncPostgresStore.loop``, the loop it runs on;
+* the ``store_vectors`` table of ``langgraph-checkpoint-postgres`` and pgvector's binary format;
+* ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "SEND_TRIGGER",
+    "STORE_VECTORS_TABLE",
+    "async_store_loop",
+    "decode_pgvector",
+    "has_vector_index",
+    "in_memory_vectors",
+    "pg_acursor",
+    "pg_cursor",
+    "pgvector_dtype",
+    "started_by_send",
+    "store_vectors_sql",
+]
+
+# -- graph runs ---------------------------------------------------------------------------------
+
+SEND_TRIGGER = "__pregel_push"
+"""The trigger LangGraph records for tasks started by ``Send`` (``langgraph._internal.
+_constants.PUSH``; public API offers no way to tell)."""
+
+
+def started_by_send(config: Mapping[str, Any]) -> bool:
+    """Whether the task running with ``config`` was started by a ``Send``."""
+    return SEND_TRIGGER in (config.get("metadata") or {}).get("langgraph_triggers", ())
+
+
+# -- stores -------------------------------------------------------------------------------------
+
+
+def has_vector_index(store: Any) -> bool:
+    """Whether ``store`` was built with ``index=`` (otherwise ``query=`` is silently ignored)."""
+    return bool(getattr(store, "index_config", None))
+
+
+def in_memory_vectors(store: Any, namespace: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """A copy of an ``InMemoryStore``'s vectors of ``namespace``: key -> field -> vector."""
+    table = store._vectors
+    # .get: a defaultdict must not grow a namespace; dict(...) copies atomically (GIL)
+    return dict(table.get(namespace) or {})
+
+
+def pg_cursor(store: Any) -> AbstractContextManager[Any]:
+    """A dict-row cursor of a ``PostgresStore``, taken the store's way (``pipeline=True`` holds
+    the store's lock when it shares one connection)."""
+    return store._cursor(pipeline=True)
+
+
+def pg_acursor(store: Any) -> AbstractAsyncContextManager[Any]:
+    """The ``AsyncPostgresStore`` twin of :func:`pg_cursor`."""
+    return store._cursor(pipeline=True)
+
+
+def async_store_loop(store: Any) -> asyncio.AbstractEventLoop:
+    """The event loop an ``AsyncPostgresStore`` was created on (its sync calls run there)."""
+    return store.loop
+
+
+# -- the store_vectors table and pgvector's binary format -----------------------------------------
+
+STORE_VECTORS_TABLE = "store_vectors"
+"""Where ``PostgresStore`` keeps embeddings: ``(prefix, key, field_name, embedding)``, the prefix
+being the namespace joined by ``.``."""
+
+
+def store_vectors_sql(
+    namespace: tuple[str, ...], field: str, keys: Sequence[str] | None
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL and parameters reading ``key, embedding`` rows of ``namespace``'s ``field``."""
+    sql = f"SELECT key, embedding FROM {STORE_VECTORS_TABLE} WHERE prefix = %s AND field_name = %s"
+    params: tuple[Any, ...] = (".".join(namespace), field)
+    if keys is not None:
+        sql += " AND key = ANY(%s)"
+        params = (*params, list(keys))
+    return sql, params
+
+
+def pgvector_dtype(index_config: Mapping[str, Any]) -> str | None:
+    """The numpy dtype of the stored vectors' binary elements, or ``None`` when unknown."""
+    ann = index_config.get("ann_index_config") or {}
+    return {"vector": ">f4", "halfvec": ">f2"}.get(ann.get("vector_type", "vector"))
+
+
+def decode_pgvector(raw: Any, dtype: str) -> np.ndarray | None:
+    """One ``embedding`` column value as float32, or ``None`` when it cannot be read."""
+    if isinstance(raw, bytes | bytearray | memoryview):
+        # pgvector's binary format: uint16 dims, uint16 unused, then big-endian floats
+        data = bytes(raw)
+        dims = int.from_bytes(data[:2], "big")
+        vector = np.frombuffer(data, dtype=dtype, offset=4)
+        return vector.astype(np.float32) if len(vector) == dims else None
+    # an adapter the application registered (pgvector.psycopg): ndarray, Vector, HalfVector
+    for convert in ("to_numpy", "to_list"):
+        if hasattr(raw, convert):
+            raw = getattr(raw, convert)()
+            break
+    try:
+        vector = np.asarray(raw, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    return vector if vector.ndim == 1 else None

@@ -1,0 +1,142 @@
+"""The batch executor ``index`` installs in ``core.runner``: version stamps and side ops.
+
+Every write a plan makes to a ranked namespace (memories, learned knowledge, entities, decisions)
+also writes a fresh version stamp to ``("learning", "versions")``. A reader fetches the stamp
+(one small ``GetOp``, batched with the turn's other reads) and reuses its cached index while the
+stamp is the same (see ``index.ranked``), so a turn neither re-reads nor re-tokenizes the
+namespace. This process's own committed writes are applied to its cached indexes in place.
+
+The executor also runs the plans' side ops (:class:`~.vectors.EmbedQueryOp`,
+:class:`~.vectors.VectorsOp`) through the store's :class:`~.vectors.VectorSource`, beside the
+store's batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, cast
+
+from langgraph.store.base import BaseStore, Op, PutOp, Result
+
+from agno_learn_langgraph.core.layout import ROOT
+from agno_learn_langgraph.core.plans import PlanOp
+from agno_learn_langgraph.core.runner import BatchExecutor
+from agno_learn_langgraph.index.cache import _CACHE
+from agno_learn_langgraph.index.vectors import (
+    EmbedQueryOp,
+    OwnOp,
+    VectorsOp,
+    VectorSource,
+    vector_source,
+)
+from agno_learn_langgraph.kinds import KINDS
+
+__all__ = ["RANKED_STORES", "VERSIONS_NAMESPACE", "IndexingExecutor", "version_key"]
+
+VERSIONS_NAMESPACE: tuple[str, ...] = (ROOT, "versions")
+RANKED_STORES = frozenset(k.name for k in KINDS if k.ranked)
+
+
+def version_key(namespace: tuple[str, ...]) -> str:
+    """The key of ``namespace``'s version stamp in :data:`VERSIONS_NAMESPACE`."""
+    return "/".join(namespace)
+
+
+_Stamps = dict[tuple[str, ...], str]
+
+
+def _stamped(ops: list[Op]) -> tuple[list[Op], _Stamps]:
+    touched = {
+        op.namespace
+        for op in ops
+        if isinstance(op, PutOp)
+        and len(op.namespace) > 2
+        and op.namespace[1] in RANKED_STORES
+        and op.namespace[0] == ROOT
+    }
+    if not touched:
+        return ops, {}
+    stamps = {ns: uuid.uuid4().hex for ns in sorted(touched)}
+    puts = [
+        PutOp(VERSIONS_NAMESPACE, version_key(ns), {"v": v}, index=False)
+        for ns, v in stamps.items()
+    ]
+    return [*ops, *puts], stamps
+
+
+def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[OwnOp]]:
+    """Positions and ops for the store, positions and this package's own ops (see vectors)."""
+    store_at = [i for i, op in enumerate(ops) if not isinstance(op, EmbedQueryOp | VectorsOp)]
+    own_at = [i for i, op in enumerate(ops) if isinstance(op, EmbedQueryOp | VectorsOp)]
+    return (
+        store_at,
+        [cast(Op, ops[i]) for i in store_at],
+        own_at,
+        [cast(OwnOp, ops[i]) for i in own_at],
+    )
+
+
+def _merge(n: int, *parts: tuple[list[int], list[Any]]) -> list[Any]:
+    results: list[Any] = [None] * n
+    for at, values in parts:
+        for i, value in zip(at, values, strict=True):
+            results[i] = value
+    return results
+
+
+def _own_source(store: BaseStore) -> VectorSource:
+    source = vector_source(store)
+    if source is None:  # semantic_search only yields these ops when a source exists
+        raise TypeError(f"{type(store).__name__} has no vector source for this package's ops.")
+    return source
+
+
+def _committed(
+    store: BaseStore, ops: list[Op], stamped: list[Result], stamps: _Stamps
+) -> list[Result]:
+    """The results of ``ops`` (without their stamps); this process's caches see the writes."""
+    if stamps:
+        _CACHE.write_through(store, ops, stamps)
+    return stamped[: len(ops)]
+
+
+def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    store_at, ops, own_at, own = _split(plan_ops)
+    results: list[Result] = []
+    if ops:
+        stamped_ops, stamps = _stamped(ops)
+        results = _committed(store, ops, store.batch(stamped_ops), stamps)
+    if not own:
+        return results
+    source = _own_source(store)
+    done = {op: source.run(op) for op in dict.fromkeys(own)}  # one embedding per query text
+    return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
+
+
+async def _abatch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    store_at, ops, own_at, own = _split(plan_ops)
+
+    async def store_part() -> list[Result]:
+        if not ops:
+            return []
+        stamped_ops, stamps = _stamped(ops)
+        return _committed(store, ops, await store.abatch(stamped_ops), stamps)
+
+    if not own:
+        return await store_part()
+    source = _own_source(store)
+    unique = list(dict.fromkeys(own))  # one embedding per query text
+    results, *answers = await asyncio.gather(store_part(), *(source.arun(op) for op in unique))
+    done = dict(zip(unique, answers, strict=True))
+    return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
+
+
+class IndexingExecutor(BatchExecutor):
+    """Stamps writes to ranked namespaces, updates this process's cache, runs side ops."""
+
+    def batch(self, store: BaseStore, ops: list[PlanOp]) -> list[Any]:
+        return _batch(store, ops)
+
+    async def abatch(self, store: BaseStore, ops: list[PlanOp]) -> list[Any]:
+        return await _abatch(store, ops)

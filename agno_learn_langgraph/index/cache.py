@@ -1,0 +1,183 @@
+"""This process's cache of ranked namespaces' indexes (BM25 and vectors), bounded and LRU.
+
+An entry is valid while its namespace's version stamp is unchanged (see ``index.batches``);
+this process's own writes are applied to the cached indexes in place (write-through), another
+process's write changes the stamp and the next reader rebuilds. Writes that bypass the plans
+are picked up after :data:`CACHE_TTL_S` at the latest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.store.base import BaseStore, Op, PutOp
+
+from agno_learn_langgraph.index.segments import NamespaceIndex
+from agno_learn_langgraph.index.vectors import VectorIndex
+
+__all__ = ["CACHE_MAX_ITEMS", "CACHE_MAX_VECTOR_BYTES", "CACHE_TTL_S"]
+
+CACHE_MAX_ITEMS = 250_000
+"""Most items all cached indexes of a process hold together (least recently used go first)."""
+CACHE_MAX_VECTOR_BYTES = 1024 * 1024 * 1024
+"""Most bytes all cached vector matrices of a process hold together (least recently used go)."""
+CACHE_TTL_S = 300.0
+_BULK_WRITE = 64
+
+
+def _matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
+    return all(value.get(k) == v for k, v in (filter or {}).items())
+
+
+class _TooBig:
+    """Cached in place of a vector index too large to keep: the store searches that namespace."""
+
+    def __len__(self) -> int:
+        return 0
+
+    def apply(self, key: str, value: dict[str, Any] | None) -> None:
+        pass
+
+
+@dataclass
+class _Cached:
+    version: str | None
+    built_at: float
+    filter: dict[str, Any] | None
+    index: NamespaceIndex | VectorIndex | _TooBig
+    items: int = 0
+    """Items counted against the cache bound: the index's size when cached, plus later writes."""
+    nbytes: int = 0
+    """Vector bytes counted against the cache bound."""
+
+    def measure(self) -> None:
+        self.nbytes = self.index.nbytes if isinstance(self.index, VectorIndex) else 0
+
+
+_Group = dict[Hashable, _Cached]
+"""The cached indexes of one namespace (by filter and kind)."""
+_WRITE_SLOTS = 4096
+
+
+class _IndexCache:
+    """Per-store LRU of namespaces' indexes, bounded by their items and their vector bytes.
+
+    Entries are grouped by namespace, so a write touches only its namespaces' indexes, and the
+    totals are kept as entries come and go, so neither a write nor a put walks the whole cache.
+    """
+
+    def __init__(self, max_items: int, max_vector_bytes: int) -> None:
+        self.max_items = max_items
+        self.max_vector_bytes = max_vector_bytes
+        self._entries: weakref.WeakKeyDictionary[
+            BaseStore, OrderedDict[tuple[str, ...], _Group]
+        ] = weakref.WeakKeyDictionary()
+        # per store: this process's write batches, counted in slots by namespace hash (bounded;
+        # a shared slot only makes a put skip caching once), see generation
+        self._writes: weakref.WeakKeyDictionary[BaseStore, list[int]] = weakref.WeakKeyDictionary()
+        self._items = 0
+        self._nbytes = 0
+        self._lock = threading.Lock()
+
+    def _slots(self, store: BaseStore) -> list[int]:
+        return self._writes.setdefault(store, [0] * _WRITE_SLOTS)
+
+    def generation(self, store: BaseStore, namespace: tuple[str, ...]) -> int:
+        """A counter of this process's writes to ``namespace``: read it before a full scan and
+        pass it to :meth:`put`, so an index built from a scan that a concurrent write of this
+        process may have missed is not cached (its write-through found no entry to update)."""
+        with self._lock:
+            return self._slots(store)[hash(namespace) % _WRITE_SLOTS]
+
+    def _drop(self, group: _Group, key: Hashable) -> None:
+        dropped = group.pop(key)
+        self._items -= dropped.items
+        self._nbytes -= dropped.nbytes
+
+    def get(
+        self, store: BaseStore, namespace: tuple[str, ...], key: Hashable, version: str | None
+    ) -> _Cached | None:
+        with self._lock:
+            entries = self._entries.get(store)
+            group = entries.get(namespace) if entries is not None else None
+            hit = group.get(key) if group is not None else None
+            if hit is None or entries is None or group is None:
+                return None
+            if hit.version != version or time.monotonic() - hit.built_at > CACHE_TTL_S:
+                self._drop(group, key)
+                return None
+            entries.move_to_end(namespace)
+            return hit
+
+    def put(
+        self,
+        store: BaseStore,
+        namespace: tuple[str, ...],
+        key: Hashable,
+        entry: _Cached,
+        generation: int,
+    ) -> None:
+        """Cache ``entry`` unless this process wrote its namespace since ``generation``."""
+        entry.items = len(entry.index)
+        entry.measure()
+        with self._lock:
+            if self._slots(store)[hash(namespace) % _WRITE_SLOTS] != generation:
+                return
+            entries = self._entries.setdefault(store, OrderedDict())
+            group = entries.setdefault(namespace, {})
+            if key in group:
+                self._drop(group, key)
+            group[key] = entry
+            self._items += entry.items
+            self._nbytes += entry.nbytes
+            entries.move_to_end(namespace)
+            for es in list(self._entries.values()):  # least recently used namespaces first
+                while es and (self._items > self.max_items or self._nbytes > self.max_vector_bytes):
+                    _, oldest = es.popitem(last=False)
+                    for old in list(oldest):
+                        self._drop(oldest, old)
+
+    def write_through(
+        self, store: BaseStore, ops: list[Op], stamps: dict[tuple[str, ...], str]
+    ) -> None:
+        """Apply this process's own committed writes to its cached indexes of those namespaces.
+
+        A bulk write (more than ``_BULK_WRITE`` items to one namespace) drops the cached index
+        instead: one rebuild on the next read is cheaper than many segment merges.
+        """
+        with self._lock:
+            slots = self._slots(store)
+            for namespace in stamps:
+                slots[hash(namespace) % _WRITE_SLOTS] += 1
+            entries = self._entries.get(store)
+            groups = {ns: g for ns in stamps if entries and (g := entries.get(ns))}
+            if not groups:
+                return
+            writes: dict[tuple[str, ...], list[PutOp]] = {ns: [] for ns in groups}
+            for op in ops:
+                if isinstance(op, PutOp) and op.namespace in writes:
+                    writes[op.namespace].append(op)
+            for namespace, group in groups.items():
+                for key, entry in list(group.items()):
+                    if len(writes[namespace]) > _BULK_WRITE:
+                        self._drop(group, key)
+                        continue
+                    for op in writes[namespace]:
+                        value = dict(op.value) if op.value is not None else None
+                        keep = value is not None and _matches(value, entry.filter)
+                        entry.index.apply(op.key, value if keep else None)
+                    self._nbytes -= entry.nbytes
+                    entry.items += len(writes[namespace])
+                    entry.measure()
+                    self._items += len(writes[namespace])
+                    self._nbytes += entry.nbytes
+                    entry.version = stamps[namespace]
+
+
+_CACHE = _IndexCache(CACHE_MAX_ITEMS, CACHE_MAX_VECTOR_BYTES)

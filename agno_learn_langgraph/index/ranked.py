@@ -1,0 +1,158 @@
+"""Ranking a namespace: BM25 without a vector index, the stored vectors with one.
+
+:func:`ranked_namespace` and :func:`semantic_search` are plans. Each keeps one index per
+namespace in this process (``index.cache``), reused while the namespace's version stamp
+(``index.batches``) is unchanged: a warm turn reads one small stamp instead of the namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, cast
+
+from langgraph.store.base import GetOp, Item
+
+from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first, search_all
+from agno_learn_langgraph.core.runner import current_store
+from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, version_key
+from agno_learn_langgraph.index.cache import _CACHE, _Cached, _TooBig
+from agno_learn_langgraph.index.segments import NamespaceIndex
+from agno_learn_langgraph.index.vectors import (
+    MAX_VECTOR_BYTES,
+    EmbedQueryOp,
+    VectorIndex,
+    VectorsOp,
+    vector_source,
+)
+
+__all__ = [
+    "INDEX_SCAN_LIMIT",
+    "VECTOR_SCAN_LIMIT",
+    "ranked_namespace",
+    "search_text",
+    "semantic_search",
+]
+
+logger = logging.getLogger(__name__)
+
+INDEX_SCAN_LIMIT = 100_000
+"""Most items one ranked namespace index holds (the newest)."""
+VECTOR_SCAN_LIMIT = 250_000
+"""Most items a namespace's vector index holds; a larger namespace is left to the store."""
+
+
+def search_text(value: dict[str, Any]) -> str:
+    """The text a stored record is ranked by (written by :func:`put` as ``search_text``)."""
+    return str(value.get("search_text") or "")
+
+
+def _cached_namespace(
+    namespace: tuple[str, ...],
+    filter: dict[str, Any] | None,
+    kind: Hashable,
+    build: Callable[[list[Item]], Any],
+    *,
+    scan_limit: int,
+    also: Sequence[PlanOp] = (),
+) -> Plan[tuple[Any, list[Any]]]:
+    """The cached index of ``kind`` over ``namespace``, or ``build`` (newest-first items) anew.
+
+    The namespace's version stamp is read with ``also`` (their results are returned too) in one
+    round trip; a second one scans the namespace when the cached index is missing or stale. An
+    index built from a scan is cached only if this process did not write the namespace
+    meanwhile (see :meth:`_IndexCache.generation`).
+    """
+    store = current_store()
+    key = (json.dumps(filter, sort_keys=True), kind)
+    stamp, *answers = yield [GetOp(VERSIONS_NAMESPACE, version_key(namespace)), *also]
+    version = stamp.value.get("v") if isinstance(stamp, Item) else None
+    cached = _CACHE.get(store, namespace, key, version) if store is not None else None
+    if cached is not None:
+        return cached.index, answers
+    generation = _CACHE.generation(store, namespace) if store is not None else 0
+    (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
+    index = build(newest_first(as_items(items)))
+    if store is not None:
+        entry = _Cached(version, time.monotonic(), filter, index)
+        _CACHE.put(store, namespace, key, entry, generation)
+    return index, answers
+
+
+def ranked_namespace(
+    namespace: tuple[str, ...],
+    text_of: Callable[[dict[str, Any]], str] = search_text,
+    *,
+    filter: dict[str, Any] | None = None,
+) -> Plan[NamespaceIndex]:
+    """A BM25 index over a namespace's item values (newest first), cached while unchanged.
+
+    One round trip (the version stamp) when the cached index is current; two otherwise.
+    """
+
+    def build(items: list[Item]) -> NamespaceIndex:
+        return NamespaceIndex([it.key for it in items], [it.value for it in items], text_of)
+
+    index, _ = yield from _cached_namespace(
+        namespace, filter, text_of, build, scan_limit=INDEX_SCAN_LIMIT
+    )
+    return cast(NamespaceIndex, index)
+
+
+def _store_search(
+    namespace: tuple[str, ...], query: str, filter: dict[str, Any] | None, limit: int
+) -> Plan[list[dict[str, Any]]]:
+    (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
+    return [it.value for it in as_items(hits)]
+
+
+def semantic_search(
+    namespace: tuple[str, ...],
+    query: str,
+    *,
+    filter: dict[str, Any] | None = None,
+    limit: int,
+) -> Plan[list[dict[str, Any]]]:
+    """Up to ``limit`` values of ``namespace`` most similar to ``query`` (store with an index).
+
+    Exact search over the namespace's stored vectors kept in process (see ``index.vectors``):
+    one round trip (version stamp + query embedding) when the cached matrix is current, one more
+    to read the vectors of this process's new writes, two to load the namespace after another
+    process wrote. The store searches by itself when it has no
+    :func:`~.vectors.vector_source`, when the namespace is too large to keep (more than
+    ``VECTOR_SCAN_LIMIT`` items or ``MAX_VECTOR_BYTES`` of vectors), or when the stored vectors
+    do not fit the query embedding (the embeddings changed).
+    """
+    store = current_store()
+    source = vector_source(store) if store is not None else None
+    if source is None or store is None:
+        return (yield from _store_search(namespace, query, filter, limit))
+    dims = int(getattr(store, "index_config", {}).get("dims") or 0)
+
+    def build(items: list[Item]) -> VectorIndex | _TooBig:
+        if len(items) > VECTOR_SCAN_LIMIT or len(items) * dims * 4 > MAX_VECTOR_BYTES:
+            return _TooBig()
+        keys, values = [it.key for it in items], [it.value for it in items]
+        return VectorIndex(keys, values, metric=source.metric)
+
+    index, (query_vector,) = yield from _cached_namespace(
+        namespace,
+        filter,
+        VectorIndex,
+        build,
+        scan_limit=VECTOR_SCAN_LIMIT + 1,
+        also=[EmbedQueryOp(query)],
+    )
+    if isinstance(index, _TooBig):
+        return (yield from _store_search(namespace, query, filter, limit))
+    if missing := index.missing():
+        whole = len(missing) == len(index)  # a new index: read the namespace in one query
+        (vectors,) = yield [VectorsOp(namespace, None if whole else tuple(missing))]
+        index.set_vectors(vectors, missing)
+    try:
+        return cast(list[dict[str, Any]], index.rank(query_vector, limit=limit))
+    except ValueError as exc:  # stored vectors of another size: the store's search still works
+        logger.warning("%s Searching %s with the store instead.", exc, "/".join(namespace))
+        return (yield from _store_search(namespace, query, filter, limit))

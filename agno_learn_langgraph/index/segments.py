@@ -1,0 +1,104 @@
+"""A ranked namespace's BM25 index as of one version: a base segment plus this process's writes.
+
+Built from a full scan of the namespace, a :class:`NamespaceIndex` then takes this process's own
+writes as a delta segment (one IDF for both segments), merged into the base once the delta
+passes 10% of it, so a write never costs a rebuild.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from agno_learn_langgraph.index.lexical import LexicalIndex, bm25_idf
+
+__all__ = ["NamespaceIndex"]
+
+_MIN_MERGE = 256
+
+
+class NamespaceIndex:
+    """A ranked namespace as of one version: a base :class:`LexicalIndex` plus recent writes."""
+
+    def __init__(
+        self,
+        keys: list[str],
+        values: list[dict[str, Any]],
+        text_of: Callable[[dict[str, Any]], str],
+    ) -> None:
+        self.text_of = text_of
+        self._lock = threading.RLock()  # readers rank while this process's writes apply
+        self._build(keys, values)
+
+    def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
+        self._keys = keys
+        self._base = LexicalIndex(values, self.text_of)
+        self._where = {k: i for i, k in enumerate(keys)}
+        self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
+        self._delta_index: LexicalIndex[dict[str, Any]] | None = None
+        self._items: list[dict[str, Any]] | None = None
+
+    def apply(self, key: str, value: dict[str, Any] | None) -> None:
+        """Record a write (``None``: a delete) made after the base was built."""
+        with self._lock:
+            self._delta.pop(key, None)
+            self._delta[key] = value
+            self._delta_index, self._items = None, None
+            if len(self._delta) > max(_MIN_MERGE, len(self._keys) // 10):  # merge the segments
+                values = self.items
+                self._build([*self._live_delta_keys(), *self._base_keys_kept()], values)
+
+    def _live_delta_keys(self) -> list[str]:
+        return [k for k, v in reversed(self._delta.items()) if v is not None]
+
+    def _base_keys_kept(self) -> list[str]:
+        return [k for k in self._keys if k not in self._delta]
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The namespace's values, newest first."""
+        with self._lock:
+            if self._items is None:
+                recent = [v for v in reversed(self._delta.values()) if v is not None]
+                base = self._base.items
+                self._items = recent + [base[self._where[k]] for k in self._base_keys_kept()]
+            return self._items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[dict[str, Any]]:
+        """Up to ``limit`` values, best BM25 match first (recent writes win ties)."""
+        if limit <= 0:
+            return []
+        with self._lock:
+            hits = self._hits(query, limit)
+        picked = [h[3] for h in hits[:limit]]
+        if keep_unmatched and len(picked) < limit:
+            chosen = {id(v) for v in picked}
+            for v in self.items:  # newest first; stop as soon as the list is full
+                if len(picked) >= limit:
+                    break
+                if id(v) not in chosen:
+                    picked.append(v)
+        return picked
+
+    def _hits(self, query: str, limit: int) -> list[tuple[float, int, int, dict[str, Any]]]:
+        hits: list[tuple[float, int, int, dict[str, Any]]] = []
+        if self._delta and self._delta_index is None:
+            recent = [self._delta[k] for k in self._live_delta_keys()]
+            self._delta_index = LexicalIndex([v for v in recent if v], self.text_of)
+        delta = self._delta_index
+        n = len(self._base) + (len(delta) if delta else 0)
+
+        def idf(term: str) -> float:  # one set of statistics for both segments
+            return bm25_idf(n, self._base.df(term) + (delta.df(term) if delta else 0))
+
+        if delta is not None:
+            for score, i in delta.rank_scored(query, limit=limit, idf=idf):
+                hits.append((score, 0, i, delta.items[i]))
+        for score, i in self._base.rank_scored(query, limit=limit + len(self._delta), idf=idf):
+            if self._keys[i] not in self._delta:
+                hits.append((score, 1, i, self._base.items[i]))
+        return sorted(hits, key=lambda h: (-h[0], h[1], h[2]))

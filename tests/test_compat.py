@@ -1,0 +1,136 @@
+"""Every LangGraph internal the package uses (``compat``) still behaves as the package expects.
+
+Each test names the internal it checks, so a LangGraph upgrade that changes one fails here, by
+name, instead of silently degrading recall or the recipes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from typing import Annotated, Any, TypedDict
+
+import numpy as np
+import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import START, StateGraph
+from langgraph.store.memory import InMemoryStore
+from langgraph.types import Send
+
+from agno_learn_langgraph import compat
+from agno_learn_langgraph.backends import aopen_store, open_store
+from agno_learn_langgraph.testing import HashEmbeddings
+
+NS = ("learning", "user_memory", "ann")
+
+
+def _index(dims: int = 16) -> Any:
+    return {"dims": dims, "embed": HashEmbeddings(dims=dims), "fields": ["search_text"]}
+
+
+# -- "__pregel_push" ----------------------------------------------------------------------------
+
+
+class _Fanout(TypedDict, total=False):
+    seen: Annotated[list[tuple[str, bool]], operator.add]
+
+
+def _record(name: str) -> Any:
+    def node(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        return {"seen": [(name, compat.started_by_send(config))]}
+
+    return node
+
+
+def test_the_send_trigger_tells_a_sent_task_from_an_edge_task() -> None:
+    builder = StateGraph(_Fanout)
+    builder.add_node("edge", _record("edge"))
+    builder.add_node("sent", _record("sent"))
+    builder.add_edge(START, "edge")
+    builder.add_conditional_edges("edge", lambda _: [Send("sent", {})], ["sent"])
+    out = builder.compile().invoke({})
+    assert sorted(out["seen"]) == [("edge", False), ("sent", True)]
+
+
+def test_the_send_trigger_is_langgraphs_push_constant() -> None:
+    constants = pytest.importorskip("langgraph._internal._constants")
+    assert compat.SEND_TRIGGER == constants.PUSH
+
+
+# -- InMemoryStore._vectors ---------------------------------------------------------------------
+
+
+def test_in_memory_vectors_are_the_stored_embeddings() -> None:
+    embed = HashEmbeddings(dims=16)
+    store = InMemoryStore(index={"dims": 16, "embed": embed, "fields": ["search_text"]})
+    store.put(NS, "m1", {"search_text": "green tea"}, index=["search_text"])
+    rows = compat.in_memory_vectors(store, NS)
+    assert set(rows) == {"m1"}
+    np.testing.assert_allclose(rows["m1"]["search_text"], embed.embed_query("green tea"))
+    store.delete(NS, "m1")
+    assert compat.in_memory_vectors(store, NS) == {}
+
+
+def test_reading_an_unknown_namespace_does_not_create_it() -> None:
+    store = InMemoryStore(index=_index())
+    assert compat.in_memory_vectors(store, ("nothing", "here")) == {}
+    assert store.list_namespaces() == []
+    assert ("nothing", "here") not in store._vectors
+
+
+# -- has_vector_index -----------------------------------------------------------------------------
+
+
+def test_a_store_with_an_index_is_told_from_one_without() -> None:
+    assert compat.has_vector_index(InMemoryStore(index=_index()))
+    assert not compat.has_vector_index(InMemoryStore())
+
+
+# -- PostgresStore._cursor, AsyncPostgresStore._cursor and .loop --------------------------------
+
+
+def test_the_postgres_store_cursor_gives_dict_rows(pg_url: str) -> None:
+    with open_store(pg_url) as backend, compat.pg_cursor(backend.store) as cur:
+        cur.execute("SELECT 1 AS one")
+        assert cur.fetchone() == {"one": 1}
+
+
+async def test_the_async_postgres_store_cursor_and_loop(pg_url: str) -> None:
+    async with aopen_store(pg_url) as backend:
+        assert compat.async_store_loop(backend.store) is asyncio.get_running_loop()
+        async with compat.pg_acursor(backend.store) as cur:
+            await cur.execute("SELECT 1 AS one")
+            assert await cur.fetchone() == {"one": 1}
+
+
+# -- the store_vectors table and pgvector's binary format ----------------------------------------
+
+
+def test_store_vectors_rows_decode_to_the_stored_embeddings(pgvector_database: Any) -> None:
+    pgvector_database.reset()
+    index = _index(256)  # the dimensions of the server's store_vectors column (conftest)
+    with open_store(pgvector_database.url, index=index) as backend:
+        store = backend.store
+        assert compat.pgvector_dtype(store.index_config) == ">f4"
+        store.put(NS, "m1", {"search_text": "green tea"}, index=["search_text"])
+        store.put(NS, "m2", {"search_text": "black coffee"}, index=["search_text"])
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*compat.store_vectors_sql(NS, "search_text", ["m1"]))
+            rows = cur.fetchall()
+        assert [row["key"] for row in rows] == ["m1"]
+        vector = compat.decode_pgvector(rows[0]["embedding"], ">f4")
+        assert vector is not None
+        expected = index["embed"].embed_query("green tea")
+        np.testing.assert_allclose(vector, expected, rtol=1e-6)
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*compat.store_vectors_sql(NS, "search_text", None))
+            assert sorted(row["key"] for row in cur.fetchall()) == ["m1", "m2"]
+
+
+def test_the_binary_format_of_vector_and_halfvec_columns() -> None:
+    for dtype in (">f4", ">f2"):
+        raw = (3).to_bytes(2, "big") + b"\x00\x00" + np.array([1, 2.5, -3], dtype).tobytes()
+        decoded = compat.decode_pgvector(raw, dtype)
+        assert decoded is not None and decoded.tolist() == [1.0, 2.5, -3.0]
+    assert compat.pgvector_dtype({"ann_index_config": {"vector_type": "halfvec"}}) == ">f2"
+    assert compat.pgvector_dtype({"ann_index_config": {"vector_type": "bit"}}) is None
