@@ -48,6 +48,7 @@ from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, Sear
 
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.guard import aguarded, guarded
 from agno_learn_langgraph.stores.lexical import LexicalIndex, bm25_idf, lexical_rank, tokenize
 from agno_learn_langgraph.stores.vectors import (
     MAX_VECTOR_BYTES,
@@ -443,6 +444,11 @@ def _committed(
 
 
 def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    with guarded(store):  # a store that is not thread-safe (stores/guard.py)
+        return _batch_unguarded(store, plan_ops)
+
+
+def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
     results: list[Result] = []
     if ops:
@@ -456,6 +462,11 @@ def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
 
 
 async def _abatch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    async with aguarded(store):
+        return await _abatch_unguarded(store, plan_ops)
+
+
+async def _abatch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
 
     async def store_part() -> list[Result]:
