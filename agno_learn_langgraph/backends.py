@@ -2,8 +2,8 @@
 
 Three kinds of URL are accepted:
 
-* ``":memory:"``: :class:`~langgraph.store.memory.InMemoryStore` + ``InMemorySaver`` (nothing
-  persisted; for tests and notebooks);
+* ``":memory:"``: :class:`ThreadSafeInMemoryStore` (an ``InMemoryStore`` safe to share with
+  background extraction threads) + ``InMemorySaver`` (nothing persisted; for tests and notebooks);
 * a SQLite file (``"learn.db"``, ``"./data/learn.sqlite"``, ``"sqlite:///learn.db"``):
   ``SqliteStore`` + ``SqliteSaver`` on that file;
 * a PostgreSQL URL (``"postgresql://user:pw@host:5432/db"``, ``postgres://`` or
@@ -22,12 +22,16 @@ Example (offline)::
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.background import adrain_background_work, drain_background_work
 from agno_learn_langgraph.errors import StoreUnavailableError
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Backend",
     "BackendKind",
+    "ThreadSafeInMemoryStore",
     "aopen_store",
     "backend_kind",
     "describe_url",
@@ -65,6 +70,36 @@ class Backend(NamedTuple):
 
     store: BaseStore
     checkpointer: BaseCheckpointSaver[Any]
+
+
+class ThreadSafeInMemoryStore(InMemoryStore):
+    """An ``InMemoryStore`` whose ``batch`` and ``abatch`` hold one re-entrant lock.
+
+    ``InMemoryStore`` is not thread-safe (a write from another thread during a search raises
+    "dictionary changed size during iteration"); this one may be shared by the graph and the
+    background extraction threads. The lock is also this package's guard for the store (see
+    :mod:`agno_learn_langgraph.core.guard`), so vector reads beside a batch hold it too.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, *, index: IndexConfig | None = None) -> None:
+        from agno_learn_langgraph.core.guard import guard_store
+
+        super().__init__(index=index)
+        self._lock = guard_store(self, threading.RLock())
+
+    def batch(self, ops: Any) -> list[Any]:
+        with self._lock:
+            return super().batch(ops)
+
+    async def abatch(self, ops: Any) -> list[Any]:
+        while not self._lock.acquire(blocking=False):  # never block the event loop
+            await asyncio.sleep(0.001)
+        try:
+            return await super().abatch(ops)
+        finally:
+            self._lock.release()
 
 
 class _Target(NamedTuple):
@@ -240,9 +275,8 @@ def open_store(
     target = _parse(url)
     if target.kind == "memory":
         from langgraph.checkpoint.memory import InMemorySaver
-        from langgraph.store.memory import InMemoryStore
 
-        yield Backend(InMemoryStore(index=index), InMemorySaver())
+        yield Backend(ThreadSafeInMemoryStore(index=index), InMemorySaver())
     elif target.kind == "sqlite":
         with _open_sqlite(target.location, index) as backend:
             yield backend
@@ -331,9 +365,8 @@ async def aopen_store(
     target = _parse(url)
     if target.kind == "memory":
         from langgraph.checkpoint.memory import InMemorySaver
-        from langgraph.store.memory import InMemoryStore
 
-        yield Backend(InMemoryStore(index=index), InMemorySaver())
+        yield Backend(ThreadSafeInMemoryStore(index=index), InMemorySaver())
     elif target.kind == "sqlite":
         async with _aopen_sqlite(target.location, index) as backend:
             yield backend

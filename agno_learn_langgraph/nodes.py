@@ -19,7 +19,7 @@ per turn)::
     builder.add_node("agent", create_learning_agent_node(machine, call_model))
     builder.add_node("tools", ToolNode(tools + create_learning_tools(machine)))
 
-The extraction and approval factories live with their modes (``extraction.py``,
+The extraction and approval factories live with their modes (``extraction/``,
 ``approval.py``) and are re-exported here, the module of node factories.
 """
 

@@ -135,14 +135,18 @@ async def test_astore_fixture_starts_empty(astore: BaseStore, attempt: int) -> N
 
 
 def test_store_fixture_types(backend_name: str, store: BaseStore, backend: Backend) -> None:
-    expected = {"memory": "InMemoryStore", "sqlite": "SqliteStore", "postgres": "PostgresStore"}
+    expected = {
+        "memory": "ThreadSafeInMemoryStore",
+        "sqlite": "SqliteStore",
+        "postgres": "PostgresStore",
+    }
     assert type(store).__name__ == expected[backend_name]
     assert backend.store is not None and backend.checkpointer is not None
 
 
 async def test_astore_fixture_types(backend_name: str, astore: BaseStore) -> None:
     expected = {
-        "memory": "InMemoryStore",
+        "memory": "ThreadSafeInMemoryStore",
         "sqlite": "AsyncSqliteStore",
         "postgres": "AsyncPostgresStore",
     }

@@ -10,10 +10,11 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, PutOp
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.config import LearningMode, SessionContextConfig
+from agno_learn_langgraph.core.guard import is_guarded
 from agno_learn_langgraph.errors import MissingScopeError, StoreUnavailableError
 from agno_learn_langgraph.extraction import create_extraction_node
 from agno_learn_langgraph.machine import LearningMachine
@@ -21,7 +22,7 @@ from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_l
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import session_context, user_memory, user_profile
-from agno_learn_langgraph.stores.base import arun_plan, run_plan
+from agno_learn_langgraph.stores.base import arun_plan, put, run_plan, search_all
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.testing import ScriptedChatModel
 
@@ -643,27 +644,44 @@ def test_in_memory_store_is_guarded_against_background_writes() -> None:
     graph = build_graph(machine, ScriptedChatModel(["ok"], cycle=True), store)
     graph.invoke({"messages": [("user", "hi")]}, cfg())
     machine.flush(timeout=30)
-    assert isinstance(store, InMemoryStore) and type(store) is not InMemoryStore
+    assert type(store) is InMemoryStore  # the user's object is not changed
+    assert is_guarded(store)
 
-    # a writer thread adding keys while this thread searches the same namespace
-    ns = ("learning", "user_memory", "stress")
+    # a background writer's plans adding keys while this thread's plans search the namespace
+    assert not race_plans(store, seconds=1.5)
+
+
+def race_plans(store: BaseStore, seconds: float) -> list[RuntimeError]:
+    """Run put plans on a thread and search plans here on one big namespace; the errors seen."""
+    ns = ("learning", "stress", "x")
+    store.batch([PutOp(ns, f"p{i}", {"text": "x"}) for i in range(20_000)])
     stop, errors = threading.Event(), []
 
     def write() -> None:
         i = 0
         while not stop.is_set():
-            store.put(ns, f"k{i}", {"text": "x"})
+            run_plan(store, put_plan(ns, f"k{i}"))
             i += 1
 
     writer = threading.Thread(target=write)
     writer.start()
+    deadline = time.monotonic() + seconds
     try:
-        for _ in range(300):
+        while time.monotonic() < deadline:
             try:
-                store.search(ns, limit=5)
+                run_plan(store, search_plan(ns))
             except RuntimeError as exc:  # "dictionary changed size during iteration"
                 errors.append(exc)
     finally:
         stop.set()
         writer.join()
-    assert not errors
+    return errors
+
+
+def put_plan(ns: tuple[str, ...], key: str) -> Any:
+    yield [put(ns, key, {"text": "x"})]
+
+
+def search_plan(ns: tuple[str, ...]) -> Any:
+    (found,) = yield [search_all(ns, limit=5)]
+    return found

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from langgraph.store.base import BaseStore, Op, PutOp, Result
 
+from agno_learn_langgraph.core.guard import aguarded, guarded
 from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import PlanOp
 from agno_learn_langgraph.core.runner import BatchExecutor
@@ -102,6 +103,11 @@ def _committed(
 
 
 def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    with guarded(store):  # a store that is not thread-safe (core/guard.py)
+        return _batch_unguarded(store, plan_ops)
+
+
+def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
     results: list[Result] = []
     if ops:
@@ -115,6 +121,11 @@ def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
 
 
 async def _abatch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
+    async with aguarded(store):
+        return await _abatch_unguarded(store, plan_ops)
+
+
+async def _abatch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
 
     async def store_part() -> list[Result]:

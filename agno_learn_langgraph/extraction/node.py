@@ -1,0 +1,273 @@
+"""Run one extraction (sync and async shells), schedule it off the critical path, and the node."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
+
+from agno_learn_langgraph.core.guard import guard_store
+from agno_learn_langgraph.extraction.apply import ExtractionReport, plan_apply, plan_skip
+from agno_learn_langgraph.extraction.calls import (
+    ExtractionFailedError,
+    ainvoke_call,
+    build_calls,
+    invoke_call,
+    resolve_models,
+)
+from agno_learn_langgraph.extraction.prepare import plan_prepare
+from agno_learn_langgraph.extraction.select import check_scope, extraction_stores
+from agno_learn_langgraph.kinds import StoreName
+from agno_learn_langgraph.machine import LearningMachine
+from agno_learn_langgraph.runtime import GraphNode, current_run
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.base import (
+    arun_plan,
+    async_write_lock,
+    data_key,
+    has_vector_index,
+    run_plan,
+    write_lock,
+)
+
+__all__ = [
+    "aextract_learnings",
+    "aschedule_extraction",
+    "create_extraction_node",
+    "extract_learnings",
+    "schedule_extraction",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _data_keys(
+    machine: LearningMachine, stores: Sequence[StoreName], scope: Scope
+) -> list[Hashable]:
+    """The write locks an apply takes: the same keys as the tools writing those stores."""
+    return [data_key(s, scope, machine.namespace_for(s)) for s in stores]
+
+
+def _start(
+    machine: LearningMachine, scope: Scope, model: BaseChatModel | None
+) -> tuple[tuple[StoreName, ...], dict[StoreName, BaseChatModel]]:
+    stores = extraction_stores(machine)
+    check_scope(machine, stores, scope)
+    return stores, resolve_models(machine, stores, model)
+
+
+def extract_learnings(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    *,
+    model: BaseChatModel | None = None,
+) -> ExtractionReport:
+    """Extract what the messages since the thread's cursor teach, for every extracting store.
+
+    Model failures are retried, logged and reported (``status="failed"``), never raised; the
+    cursor then stays, so the next extraction reads these messages again.
+
+    Args:
+        messages: the thread's messages (ids as given by ``add_messages``), reply included.
+        model: replaces the machine's model (a store config's own model still wins).
+
+    Raises:
+        MissingScopeError: a store needs a user or thread id ``scope`` lacks.
+        ValueError: no extraction model is configured.
+    """
+    stores, models = _start(machine, scope, model)
+    if not stores:
+        return ExtractionReport("nothing_new")
+    indexed = has_vector_index(store)
+    prepared = run_plan(store, plan_prepare(machine, scope, messages, stores, indexed=indexed))
+    if not prepared.transcript:
+        return run_plan(store, plan_skip(scope, prepared))
+    counter = [0]
+    try:
+        outputs = [invoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)]
+    except ExtractionFailedError as exc:
+        return ExtractionReport("failed", len(prepared.transcript), counter[0], error=str(exc))
+    with write_lock(*_data_keys(machine, stores, scope)):
+        report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
+    report.calls = counter[0]
+    return report
+
+
+async def aextract_learnings(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    *,
+    model: BaseChatModel | None = None,
+) -> ExtractionReport:
+    """Async twin of :func:`extract_learnings`."""
+    stores, models = _start(machine, scope, model)
+    if not stores:
+        return ExtractionReport("nothing_new")
+    indexed = has_vector_index(store)
+    plan = plan_prepare(machine, scope, messages, stores, indexed=indexed)
+    prepared = await arun_plan(store, plan)
+    if not prepared.transcript:
+        return await arun_plan(store, plan_skip(scope, prepared))
+    counter = [0]
+    try:
+        outputs = [
+            await ainvoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)
+        ]
+    except ExtractionFailedError as exc:
+        return ExtractionReport("failed", len(prepared.transcript), counter[0], error=str(exc))
+    async with async_write_lock(*_data_keys(machine, stores, scope)):
+        report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
+    report.calls = counter[0]
+    return report
+
+
+# -- scheduling ---------------------------------------------------------------------------------
+
+
+def _raise_if_failed(report: ExtractionReport) -> ExtractionReport:
+    if report.status == "failed":
+        raise ExtractionFailedError(report.error or "extraction failed")
+    return report
+
+
+def _key(scope: Scope) -> str:
+    return scope.thread_id or f"user:{scope.user_id or ''}"
+
+
+def schedule_extraction(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    *,
+    model: BaseChatModel | None = None,
+    background: bool | None = None,
+) -> None:
+    """Check the ids now, then extract in the background (``machine.runner``) or inline.
+
+    The shared door of the extraction node and the ``create_agent`` middleware: ``messages``
+    is snapshotted; failures are logged, never raised (inline ones included). A plain
+    ``InMemoryStore`` handed to a worker thread is guarded first (see
+    :mod:`agno_learn_langgraph.core.guard`): this package's batches on it then take one lock,
+    and the store object is left as it is.
+
+    Raises:
+        MissingScopeError: a store needs a user or thread id ``scope`` lacks.
+        ValueError: no extraction model is configured.
+    """
+    stores, _ = _start(machine, scope, model)
+    if not stores:
+        return
+    snapshot = list(messages)
+
+    def job() -> None:
+        _raise_if_failed(extract_learnings(machine, store, scope, snapshot, model=model))
+
+    if machine.background if background is None else background:
+        if isinstance(store, InMemoryStore):
+            guard_store(store)
+        machine.runner.submit(_key(scope), job)
+        return
+    try:
+        job()
+    except Exception:
+        logger.exception("Extraction failed; the next turn's extraction retries it.")
+
+
+async def aschedule_extraction(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    *,
+    model: BaseChatModel | None = None,
+    background: bool | None = None,
+) -> None:
+    """Async twin of :func:`schedule_extraction`: a task on the running loop, or inline."""
+    stores, _ = _start(machine, scope, model)
+    if not stores:
+        return
+    snapshot = list(messages)
+
+    async def job() -> None:
+        _raise_if_failed(await aextract_learnings(machine, store, scope, snapshot, model=model))
+
+    if machine.background if background is None else background:
+        await machine.runner.asubmit(_key(scope), job)
+        return
+    try:
+        await job()
+    except Exception:
+        logger.exception("Extraction failed; the next turn's extraction retries it.")
+
+
+def create_extraction_node(
+    machine: LearningMachine,
+    *,
+    model: BaseChatModel | None = None,
+    background: bool | None = None,
+    name: str = "learn",
+) -> GraphNode:
+    """A node that learns from the finished turn; place it after the agent's final response.
+
+    It reads ``state["messages"]`` (the reply included), checks the store and the ids at once,
+    and by default schedules the extraction on ``machine.runner`` keyed by thread and returns
+    ``{}`` immediately, so the turn's latency does not change. Sync graphs run the job on a
+    worker thread (sync store calls); async graphs as a task on their loop (``abatch``). The job
+    never touches the LangGraph run, which is over by then; it writes only to the store. This
+    package's batches on a plain ``InMemoryStore`` of a sync graph then take a lock, as it is
+    not thread-safe (your own calls to it do not: use ``open_store(":memory:")``'s store, which
+    locks every call).
+
+    When the next turn of the same thread starts before the extraction finished, recall proceeds
+    without it by default (``LearningMachine(wait_for_extraction_s=0)``); with
+    ``wait_for_extraction_s > 0`` recall first waits up to that long for this process's pending
+    job of the thread. Call ``machine.flush()`` / ``await machine.aflush()`` in tests and before
+    exit (an ``atexit`` hook also flushes sync jobs, bounded).
+
+    Args:
+        model: the extraction model, instead of the machine's (a store's own model still wins).
+        background: ``False`` extracts inside the node (tests, scripts); ``machine.background``
+            when omitted. Failures are logged either way, never raised into the turn.
+        name: the node name used in error messages.
+
+    Raises:
+        ValueError: no extraction model (pass ``model=`` or ``LearningMachine(model=...)``).
+        StoreUnavailableError: (at run time) the graph was compiled without a store.
+        MissingScopeError: (at run time) a store needs a user or thread id the run lacks.
+    """
+    stores = extraction_stores(machine)
+    if stores:
+        resolve_models(machine, stores, model)
+    else:
+        logger.warning(
+            "%s: no store is in ALWAYS or PROPOSE mode, so this extraction node does nothing.", name
+        )
+
+    def learn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        if stores:
+            store, scope = current_run(name, config)
+            messages = state.get("messages") or []
+            schedule_extraction(machine, store, scope, messages, model=model, background=background)
+        return {}
+
+    async def alearn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        if stores:
+            store, scope = current_run(name, config)
+            messages = state.get("messages") or []
+            await aschedule_extraction(
+                machine, store, scope, messages, model=model, background=background
+            )
+        return {}
+
+    return GraphNode(learn, alearn, name)

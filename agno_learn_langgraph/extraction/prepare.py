@@ -1,0 +1,72 @@
+"""Prepare: read the thread's cursor, pick the new messages, load what the prompt shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from agno_learn_langgraph.extraction.parts import PARTS, ReadRequest
+from agno_learn_langgraph.extraction.select import select_new_messages
+from agno_learn_langgraph.kinds import StoreName
+from agno_learn_langgraph.machine import LearningMachine
+from agno_learn_langgraph.records import (
+    Entity,
+    LearnedKnowledge,
+    Memory,
+    SessionContext,
+    UserProfile,
+)
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.base import Plan, gather_plans
+from agno_learn_langgraph.stores.cursors import get_cursor
+
+__all__ = ["Prepared", "plan_prepare"]
+
+_QUERY_CHARS = 2000
+
+
+@dataclass
+class Prepared:
+    """What one extraction read from the store and the thread (input of ``build_calls``)."""
+
+    transcript: list[tuple[str, str]]
+    last_id: str | None
+    cursor: str | None
+    profile: UserProfile | None = None
+    memories: list[Memory] = field(default_factory=list)
+    session: SessionContext | None = None
+    entities: list[Entity] = field(default_factory=list)
+    knowledge: list[LearnedKnowledge] = field(default_factory=list)
+
+
+def plan_prepare(
+    machine: LearningMachine,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    stores: Sequence[StoreName],
+    *,
+    indexed: bool,
+) -> Plan[Prepared]:
+    """Read the cursor, pick the new messages, then load the records relevant to them.
+
+    The records are read in one batch per step for all stores, and only when there is
+    something new to read.
+    """
+    cursor = (yield from get_cursor(scope.thread_id)) if scope.thread_id else None
+    transcript, last_id = select_new_messages(messages, cursor, machine.max_messages_per_extraction)
+    prepared = Prepared(transcript=transcript, last_id=last_id, cursor=cursor)
+    if not transcript:
+        return prepared
+    request = ReadRequest(
+        machine, scope, " ".join(text for _, text in transcript)[-_QUERY_CHARS:], indexed
+    )
+    parts = [p for p in PARTS if p.store in stores]
+    results: list[Any] = yield from gather_plans(*(p.read(request) for p in parts))
+    for part, found in zip(parts, results, strict=True):
+        if found is not None:
+            many = isinstance(getattr(prepared, part.loaded), list)
+            setattr(prepared, part.loaded, list(found) if many else found)
+    return prepared
