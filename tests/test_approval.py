@@ -482,7 +482,7 @@ def test_a_proposal_arriving_while_waiting_is_asked_about_next_time(backend: Bac
 
 def propose(store: BaseStore, scope: Scope, target: Any, content: dict[str, Any]) -> Proposal:
     proposal, outcome = run_plan(
-        store, plan_propose(MACHINE, scope, store=target, content=content, rationale="r")
+        store, plan_propose(MACHINE, scope, target=target, content=content, rationale="r")
     )
     assert outcome == "created"
     return proposal
@@ -558,7 +558,7 @@ async def test_async_review_api_matches_sync(astore: BaseStore) -> None:
 
     async def apropose(content: dict[str, Any]) -> Proposal:
         proposal, _ = await arun_plan(
-            astore, plan_propose(MACHINE, ANN, store="user_memory", content=content, rationale="r")
+            astore, plan_propose(MACHINE, ANN, target="user_memory", content=content, rationale="r")
         )
         return proposal
 
@@ -572,3 +572,28 @@ async def test_async_review_api_matches_sync(astore: BaseStore) -> None:
     got = await aget_proposal(astore, tea.id)
     assert got is not None and got.applied_id is not None and got.applied_id.startswith("mem_")
     assert [p.status for p in await aproposal_history(astore)] == ["approved", "rejected"]
+
+
+def test_review_api_twins_show_their_arguments_and_async_ones_are_coroutines() -> None:
+    import inspect
+
+    pairs = [
+        (list_pending_proposals, alist_pending_proposals),
+        (proposal_history, aproposal_history),
+        (get_proposal, aget_proposal),
+        (approve_proposal, aapprove_proposal),
+        (reject_proposal, areject_proposal),
+    ]
+    for sync, twin in pairs:
+        assert twin.__name__ == f"a{sync.__name__}"
+        assert inspect.iscoroutinefunction(twin) and not inspect.iscoroutinefunction(sync)
+        assert inspect.signature(sync) == inspect.signature(twin)
+        assert next(iter(inspect.signature(sync).parameters)) == "store"
+    assert list(inspect.signature(approve_proposal).parameters) == [
+        "store",
+        "proposal_id",
+        "reviewer",
+        "content",
+        "machine",
+    ]
+    assert "store_name" in inspect.signature(list_pending_proposals).parameters

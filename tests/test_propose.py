@@ -73,7 +73,7 @@ def test_content_is_cleaned_and_checked() -> None:
     ) == {"title": "T", "learning": "L", "context": None, "tags": ["a", "b"]}
     with pytest.raises(LearningInputError, match=r"Unknown field\(s\) 'colour'.*fields: text"):
         normalize_content("user_memory", {"text": "x", "colour": "red"})
-    with pytest.raises(LearningInputError, match="proposable stores: learned_knowledge"):
+    with pytest.raises(LearningInputError, match=r"proposable stores: .*learned_knowledge"):
         normalize_content("decision_log", {"decision": "x"})
     with pytest.raises(LearningInputError, match=r"Unknown profile field.*'age'"):
         normalize_content("user_profile", {"field": "age", "value": "3"})
@@ -97,7 +97,9 @@ def test_propose_stores_a_proposal_with_its_scope(store: BaseStore) -> None:
     machine = all_propose(namespace="acme")
     proposal, outcome = run_plan(
         store,
-        plan_propose(machine, ANN, store="learned_knowledge", content=KNOWLEDGE, rationale=" why "),
+        plan_propose(
+            machine, ANN, target="learned_knowledge", content=KNOWLEDGE, rationale=" why "
+        ),
     )
     assert outcome == "created"
     stored = proposal_history(store)
@@ -125,13 +127,13 @@ def test_identical_pending_proposal_is_returned(store: BaseStore) -> None:
     first, _ = run_plan(
         store,
         plan_propose(
-            machine, ANN, store="user_memory", content={"text": "Likes tea"}, rationale="a"
+            machine, ANN, target="user_memory", content={"text": "Likes tea"}, rationale="a"
         ),
     )
     again, outcome = run_plan(
         store,
         plan_propose(
-            machine, ANN, store="user_memory", content={"text": " likes TEA! "}, rationale="b"
+            machine, ANN, target="user_memory", content={"text": " likes TEA! "}, rationale="b"
         ),
     )
     assert (again.id, outcome) == (first.id, "duplicate_pending")
@@ -140,7 +142,7 @@ def test_identical_pending_proposal_is_returned(store: BaseStore) -> None:
     theirs, outcome = run_plan(
         store,
         plan_propose(
-            machine, bob, store="user_memory", content={"text": "Likes tea"}, rationale="c"
+            machine, bob, target="user_memory", content={"text": "Likes tea"}, rationale="c"
         ),
     )
     assert outcome == "created" and theirs.id != first.id
@@ -151,14 +153,14 @@ def test_rejected_proposal_is_not_raised_again_and_says_so(store: BaseStore) -> 
     machine = all_propose()
     first, _ = run_plan(
         store,
-        plan_propose(machine, ANN, store="learned_knowledge", content=KNOWLEDGE, rationale="a"),
+        plan_propose(machine, ANN, target="learned_knowledge", content=KNOWLEDGE, rationale="a"),
     )
     reject_proposal(store, first.id, reviewer="rita", reason="too obvious")
     other_thread = Scope(user_id="bob", thread_id="t2")
     again, outcome = run_plan(
         store,
         plan_propose(
-            machine, other_thread, store="learned_knowledge", content=KNOWLEDGE, rationale="b"
+            machine, other_thread, target="learned_knowledge", content=KNOWLEDGE, rationale="b"
         ),
     )
     assert (again.id, outcome) == (first.id, "previously_rejected")
@@ -174,7 +176,7 @@ async def test_async_propose_matches_sync(astore: BaseStore) -> None:
         plan_propose(
             machine,
             ANN,
-            store="entity_memory",
+            target="entity_memory",
             content=content,
             rationale="said",
             proposed_by="always",
@@ -182,7 +184,7 @@ async def test_async_propose_matches_sync(astore: BaseStore) -> None:
     )
     assert outcome == "created" and proposal.proposed_by == "always"
     again, outcome = await arun_plan(
-        astore, plan_propose(machine, ANN, store="entity_memory", content=content, rationale="x")
+        astore, plan_propose(machine, ANN, target="entity_memory", content=content, rationale="x")
     )
     assert (again.id, outcome) == (proposal.id, "duplicate_pending")
 
@@ -195,7 +197,7 @@ def test_propose_errors_for_the_developer() -> None:
             plan_propose(
                 LearningMachine(learned_knowledge=PROPOSE),
                 ANN,
-                store="user_memory",
+                target="user_memory",
                 content={"text": "x"},
                 rationale="",
             ),
@@ -206,7 +208,7 @@ def test_propose_errors_for_the_developer() -> None:
             plan_propose(
                 all_propose(),
                 Scope(thread_id="t"),
-                store="user_memory",
+                target="user_memory",
                 content={"text": "x"},
                 rationale="",
             ),
@@ -220,7 +222,7 @@ def test_propose_errors_for_the_developer() -> None:
             plan_propose(
                 per_user,
                 Scope(thread_id="t"),
-                store="learned_knowledge",
+                target="learned_knowledge",
                 content=KNOWLEDGE,
                 rationale="",
             ),

@@ -11,11 +11,11 @@ from typing import Any
 
 from langgraph.store.base import GetOp
 
+from agno_learn_langgraph.kinds import kind
 from agno_learn_langgraph.records import Proposal, Status
 from agno_learn_langgraph.stores.base import ROOT, SCAN_LIMIT, Plan, lookup_key, put, search_all
 
 __all__ = [
-    "PER_USER_STORES",
     "PROPOSALS_NAMESPACE",
     "find_same_proposal",
     "get_proposal",
@@ -25,8 +25,6 @@ __all__ = [
 ]
 
 PROPOSALS_NAMESPACE: tuple[str, ...] = (ROOT, "proposals")
-PER_USER_STORES = frozenset({"user_profile", "user_memory"})
-"""Stores whose records belong to one user: their proposals are per user whatever the namespace."""
 
 
 def _filter(**fields: Any) -> dict[str, Any] | None:
@@ -39,11 +37,14 @@ def list_proposals(
     status: Status | None = "proposed",
     thread_id: str | None = None,
     user_id: str | None = None,
-    store: str | None = None,
+    target: str | None = None,
     limit: int = SCAN_LIMIT,
 ) -> Plan[list[Proposal]]:
-    """Proposals matching every given filter (``status=None``: any status), oldest first."""
-    filt = _filter(status=status, thread_id=thread_id, user_id=user_id, store=store)
+    """Proposals matching every given filter (``status=None``: any status), oldest first.
+
+    ``target`` is the learning store the proposals are for.
+    """
+    filt = _filter(status=status, thread_id=thread_id, user_id=user_id, store=target)
     (items,) = yield [search_all(PROPOSALS_NAMESPACE, filter=filt, limit=limit)]
     proposals = [Proposal.model_validate(it.value) for it in items]
     return sorted(proposals, key=lambda p: (p.created_at, p.id))
@@ -56,8 +57,8 @@ def get_proposal(proposal_id: str) -> Plan[Proposal | None]:
 
 
 def proposal_target(proposal: Proposal) -> tuple[str, str | None, str | None]:
-    """Where an approved proposal would land: ``(store, namespace, user or None)``."""
-    per_user = proposal.store in PER_USER_STORES or proposal.namespace == "user"
+    """Where an approved proposal would land: ``(store name, namespace, user or None)``."""
+    per_user = kind(proposal.store).per_user(proposal.namespace)
     return proposal.store, proposal.namespace, proposal.user_id if per_user else None
 
 
