@@ -29,6 +29,7 @@ __all__ = [
     "entity_lines",
     "knowledge_lines",
     "quote",
+    "render_invalid_tool_call",
     "render_learning_context",
     "render_tool_guidance",
 ]
@@ -248,6 +249,16 @@ def render_tool_guidance(
     if proposing:
         lines.append(TOOL_GUIDANCE["propose"])
     return lines
+
+
+def render_invalid_tool_call(name: str | None, error: str | None) -> str:
+    """The error a tool call gets when its arguments were not valid JSON (cut off or malformed)."""
+    why = f" ({error})" if error else ""
+    return (
+        f"Error: the call to {name or 'an unnamed tool'} was not run: its arguments were not "
+        f"valid JSON{why}, perhaps cut off at the output limit. Call it again with complete, "
+        "shorter arguments, or answer without it."
+    )
 
 
 # -- ALWAYS extraction (one structured call for every extracting store) ------------------------

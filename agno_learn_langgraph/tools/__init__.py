@@ -12,11 +12,13 @@ model can fix comes back as an error tool message; a missing store or user id is
 
 Layout: :mod:`.spec` builds a tool from a :class:`~.spec.ToolSpec`; :mod:`.user`,
 :mod:`.entities`, :mod:`.knowledge` and :mod:`.decisions` hold each store's tools; :mod:`.table`
-maps stores to them.
+maps stores to them; :mod:`.node` holds ``LearningToolNode``, the ``ToolNode`` that also answers
+invalid tool calls.
 """
 
 from __future__ import annotations
 
+from agno_learn_langgraph.tools.node import LearningToolNode
 from agno_learn_langgraph.tools.table import create_learning_tools
 
-__all__ = ["create_learning_tools"]
+__all__ = ["LearningToolNode", "create_learning_tools"]
