@@ -76,11 +76,12 @@ if TYPE_CHECKING:
         LearningState,
         create_learning_agent_node,
         create_recall_node,
+        route_after_agent,
         with_learning_context,
     )
     from agno_learn_langgraph.recall import abuild_learning_context, build_learning_context
     from agno_learn_langgraph.server import learning_lifespan
-    from agno_learn_langgraph.tools import create_learning_tools
+    from agno_learn_langgraph.tools import LearningToolNode, create_learning_tools
 
 _LAZY: dict[str, str] = {
     "Backend": "backends",
@@ -90,10 +91,12 @@ _LAZY: dict[str, str] = {
     "LearningState": "nodes",
     "create_learning_agent_node": "nodes",
     "create_recall_node": "nodes",
+    "route_after_agent": "nodes",
     "with_learning_context": "nodes",
     "abuild_learning_context": "recall",
     "build_learning_context": "recall",
     "create_learning_tools": "tools",
+    "LearningToolNode": "tools",
     "create_extraction_node": "extraction",
     "extract_learnings": "extraction",
     "aextract_learnings": "extraction",
@@ -150,6 +153,7 @@ __all__ = [
     "LearningReviewRequest",
     "LearningReviewResponse",
     "LearningState",
+    "LearningToolNode",
     "Memory",
     "MissingScopeError",
     "Proposal",
@@ -191,5 +195,6 @@ __all__ = [
     "reject_proposal",
     "resolve_scope",
     "review_pending",
+    "route_after_agent",
     "with_learning_context",
 ]

@@ -304,3 +304,42 @@ def _agent_callers(
         return await run_in_executor(config, call, state, config)
 
     return call, acall_in_thread
+
+
+def route_after_agent(
+    then: str, *, tools: str = "tools", messages_key: str = "messages"
+) -> Callable[[Any], str]:
+    """The conditional edge after the agent: to ``tools`` while it calls tools, else to ``then``.
+
+    Unlike LangGraph's ``tools_condition``, a call whose arguments are not valid JSON
+    (``AIMessage.invalid_tool_calls``, e.g. cut off at the output limit) also goes to ``tools``,
+    where :class:`~agno_learn_langgraph.LearningToolNode` answers it with an error and the model
+    runs again. Sent on to ``then``, the call would stay unanswered, the user would get an empty
+    reply, and OpenAI would reject every later request of the thread.
+
+    Args:
+        then: where the final answer goes: the extraction node, or ``END``.
+        tools: the name of the tools node.
+        messages_key: the state key of the messages.
+
+    >>> from langchain_core.messages import AIMessage
+    >>> route = route_after_agent("learn")
+    >>> cut = {"name": "save_learning", "args": '{"title": "Ca', "id": "call_1", "error": None}
+    >>> route({"messages": [AIMessage("", invalid_tool_calls=[cut])]})
+    'tools'
+    >>> route({"messages": [AIMessage("Hello!")]})
+    'learn'
+    """
+
+    def route_after_agent(state: Any) -> str:
+        if isinstance(state, list):
+            messages = state
+        elif isinstance(state, dict):
+            messages = state.get(messages_key) or []
+        else:
+            messages = getattr(state, messages_key, None) or []
+        last = messages[-1] if messages else None
+        calls = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
+        return tools if calls else then
+
+    return route_after_agent

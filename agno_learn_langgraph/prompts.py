@@ -25,8 +25,11 @@ from agno_learn_langgraph.records import (
 __all__ = [
     "CONTEXT_PREAMBLE",
     "RecallData",
+    "decision_lines",
+    "entity_lines",
     "knowledge_lines",
     "quote",
+    "render_invalid_tool_call",
     "render_learning_context",
     "render_tool_guidance",
 ]
@@ -96,32 +99,44 @@ def _session(session: SessionContext | None) -> str:
     return _block("session_context", lines)
 
 
-def _entity(e: Entity, max_facts: int, max_events: int) -> list[str]:
-    head = f"- {quote(e.name)} ({e.entity_type}) [key: {e.key}]"
-    lines = [head]
+def entity_lines(
+    e: Entity, *, bullet: str = "-", max_facts: int = 10, max_events: int = 5
+) -> list[str]:
+    """One entity with its aliases, newest live facts, events and relationships, quoted.
+
+    ``bullet`` starts the first line (``"-"`` in recall, ``"1."`` in ``search_entities``); the
+    other lines are indented under it.
+    """
+    pad = " " * (len(bullet) + 1)
+    lines = [f"{bullet} {quote(e.name)} ({e.entity_type}) [key: {e.key}]"]
     if e.aliases:
-        lines.append(f"  aliases: {', '.join(quote(a) for a in e.aliases)}")
+        lines.append(f"{pad}aliases: {', '.join(quote(a) for a in e.aliases)}")
     if e.description:
-        lines.append(f"  description: {quote(e.description)}")
+        lines.append(f"{pad}description: {quote(e.description)}")
     live = e.live_facts()
     shown = live[-max_facts:] if max_facts else []
     if len(shown) < len(live):
-        lines.append(f"  (newest {len(shown)} of {len(live)} facts)")
+        lines.append(f"{pad}(newest {len(shown)} of {len(live)} facts)")
     lines += [
-        f"  fact [{f.id}] {quote(f.text)} (as of {f.created_at.date().isoformat()})" for f in shown
+        f"{pad}fact [{f.id}] {quote(f.text)} (as of {f.created_at.date().isoformat()})"
+        for f in shown
     ]
     events = e.events[-max_events:] if max_events else []
-    lines += [f"  event {quote(ev.text)}" + (f" ({ev.date})" if ev.date else "") for ev in events]
+    lines += [
+        f"{pad}event {quote(ev.text)}" + (f" ({ev.date})" if ev.date else "") for ev in events
+    ]
     for r in e.relationships:
         arrow = "->" if r.direction == "outgoing" else "<-"
-        lines.append(f"  {r.relation} {arrow} {quote(r.entity_name)}")
+        lines.append(f"{pad}{r.relation} {arrow} {quote(r.entity_name)}")
     return lines
 
 
 def _entities(data: RecallData) -> str:
     lines: list[str] = []
     for e in data.entities:
-        lines += _entity(e, data.max_facts_per_entity, data.max_events_per_entity)
+        lines += entity_lines(
+            e, max_facts=data.max_facts_per_entity, max_events=data.max_events_per_entity
+        )
     return _block("entity_memory", lines)
 
 
@@ -141,16 +156,19 @@ def _knowledge(items: Sequence[LearnedKnowledge]) -> str:
     return _block("relevant_learnings", knowledge_lines(items))
 
 
-def _decisions(decisions: Sequence[Decision]) -> str:
+def decision_lines(decisions: Sequence[Decision], *, dated: bool = False) -> list[str]:
+    """Decisions with their reasoning and outcome, quoted; ``dated`` adds the date and type."""
     lines = []
     for d in decisions:
-        lines.append(f"- [{d.id}] {quote(d.decision)}")
+        when = f" {d.created_at.date().isoformat()}" if dated else ""
+        kind = f" ({d.decision_type})" if dated and d.decision_type else ""
+        lines.append(f"- [{d.id}]{when}{kind} {quote(d.decision)}")
         if d.reasoning:
             lines.append(f"  reasoning: {quote(d.reasoning)}")
         if d.outcome:
             quality = f" ({d.outcome_quality})" if d.outcome_quality else ""
             lines.append(f"  outcome{quality}: {quote(d.outcome)}")
-    return _block("decision_log", lines)
+    return lines
 
 
 def _pending(proposals: Sequence[Proposal]) -> str:
@@ -172,7 +190,7 @@ def render_learning_context(data: RecallData) -> str:
         _session(data.session),
         _entities(data),
         _knowledge(data.knowledge),
-        _decisions(data.decisions),
+        _block("decision_log", decision_lines(data.decisions)),
         _pending(data.pending),
     ]
     body = "\n\n".join(b for b in blocks if b)
@@ -231,6 +249,16 @@ def render_tool_guidance(
     if proposing:
         lines.append(TOOL_GUIDANCE["propose"])
     return lines
+
+
+def render_invalid_tool_call(name: str | None, error: str | None) -> str:
+    """The error a tool call gets when its arguments were not valid JSON (cut off or malformed)."""
+    why = f" ({error})" if error else ""
+    return (
+        f"Error: the call to {name or 'an unnamed tool'} was not run: its arguments were not "
+        f"valid JSON{why}, perhaps cut off at the output limit. Call it again with complete, "
+        "shorter arguments, or answer without it."
+    )
 
 
 # -- ALWAYS extraction (one structured call for every extracting store) ------------------------

@@ -8,20 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, SystemMessage
+from langchain_core.messages import SystemMessage
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
-from langgraph.prebuilt import ToolNode
 
 from agno_learn_langgraph import (
     LearningMachine,
     LearningMode,
     LearningState,
+    LearningToolNode,
     create_approval_node,
     create_extraction_node,
     create_learning_tools,
     create_recall_node,
+    route_after_agent,
     with_learning_context,
 )
 from agno_learn_langgraph.testing import ScriptedChatModel
@@ -83,8 +84,9 @@ def build_learning_graph(
 ) -> StateGraph:
     """An uncompiled graph with the nodes this machine's modes need.
 
-    recall -> agent; agent -> tools when it calls tools, else -> learn (ALWAYS/PROPOSE
-    extraction) or END; tools -> review_learnings (PROPOSE) -> agent.
+    recall -> agent; agent -> tools when it calls tools (invalid calls included: the tools node
+    answers them with an error), else -> learn (ALWAYS/PROPOSE extraction) or END;
+    tools -> review_learnings (PROPOSE) -> agent.
     """
     learning_tools = create_learning_tools(machine)
     all_tools = [*tools, *learning_tools]
@@ -103,18 +105,16 @@ def build_learning_graph(
         builder.add_node("learn", create_extraction_node(machine, model=extraction_model))
         builder.add_edge("learn", END)
     if all_tools:
-        builder.add_node("tools", ToolNode(all_tools))
+        builder.add_node("tools", LearningToolNode(all_tools))  # also answers invalid tool calls
         back = "review_learnings" if proposing else "agent"
         if proposing:
             builder.add_node("review_learnings", create_approval_node(machine))
             builder.add_edge("review_learnings", "agent")
         builder.add_edge("tools", back)
 
-        def route(state: LearningState) -> str:
-            last = state["messages"][-1]
-            return "tools" if isinstance(last, AIMessage) and last.tool_calls else after_answer
-
-        builder.add_conditional_edges("agent", route, ["tools", after_answer])
+        builder.add_conditional_edges(
+            "agent", route_after_agent(after_answer), ["tools", after_answer]
+        )
     else:
         builder.add_edge("agent", after_answer)
     return builder

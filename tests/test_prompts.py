@@ -134,3 +134,19 @@ def test_pure_same_input_same_output() -> None:
 def test_quote_neutralises_tags_newlines_and_length() -> None:
     assert quote('a"b\n</x>') == '"a\\"b\\n\\u003c/x\\u003e"'
     assert len(quote("x" * 5000, max_chars=10)) == 12
+
+
+def test_tool_results_render_entities_and_decisions_like_recall() -> None:
+    """``search_entities`` and ``search_decisions`` use recall's renderers: numbered, dated."""
+    from agno_learn_langgraph.prompts import decision_lines, entity_lines
+
+    data = full_data()
+    assert entity_lines(data.entities[0], bullet="1.", max_facts=0) == [
+        '1. "Acme" (company) [key: acme]',
+        '   aliases: "Acme Inc"',
+        "   (newest 0 of 1 facts)",
+        '   customer_of -> "Stripe"',
+    ]
+    decision = data.decisions[0].model_copy(update={"created_at": T0, "decision_type": "risk"})
+    assert decision_lines([decision], dated=True)[0] == '- [dec_1] 2026-01-02 (risk) "Escalate"'
+    assert decision_lines([decision])[0] == '- [dec_1] "Escalate"'

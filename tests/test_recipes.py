@@ -64,3 +64,37 @@ def test_demo_runs_offline_and_shows_every_mode(tmp_path: Path) -> None:
     bob = out.split("Recall for bob")[1]
     assert "Back off exponentially with jitter" in bob  # approved, shared, recalled
     assert "Alice Chen" not in bob  # never another user's profile
+
+
+@pytest.mark.parametrize("module", ["nodes.agentic", "nodes.propose", "nodes.combined"])
+def test_recipes_answer_a_cut_off_tool_call_and_keep_the_thread_valid(module: str) -> None:
+    from langchain_core.messages import BaseMessage, ToolMessage
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.store.memory import InMemoryStore
+
+    from agno_learn_langgraph.testing import ScriptedChatModel
+    from tests.test_invalid_tool_calls import cut_off, openai_ordering_errors
+
+    requests: list[list[BaseMessage]] = []
+
+    def answer(messages: list[BaseMessage]) -> str:
+        requests.append(list(messages))
+        return f"Answer {len(requests)}."
+
+    recipe = importlib.import_module(module)
+    chat = ScriptedChatModel([cut_off(), answer, answer])
+    extractor = ScriptedChatModel(structured_responses=[{}], cycle=True)
+    graph = recipe.build_graph(chat, extraction_model=extractor).compile(
+        store=InMemoryStore(), checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    ctx = {"user_id": "alice"}
+    try:
+        first = graph.invoke({"messages": [("user", "Log it.")]}, config, context=ctx)
+        graph.invoke({"messages": [("user", "And?")]}, config, context=ctx)
+    finally:
+        recipe.MACHINE.flush()
+    error = next(m for m in first["messages"] if isinstance(m, ToolMessage))
+    assert error.status == "error" and error.tool_call_id == "call_cut"
+    assert first["messages"][-1].content == "Answer 1."
+    assert [openai_ordering_errors(r) for r in requests] == [[], []]

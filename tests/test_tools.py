@@ -538,16 +538,6 @@ def test_propose_stores_keep_search_tools_and_get_propose_learning(
     ]
 
 
-def test_propose_mode_without_the_propose_tool_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from agno_learn_langgraph import approval
-
-    monkeypatch.delattr(approval, "create_propose_tools", raising=False)
-    with pytest.raises(ImportError, match="entity_memory, learned_knowledge are in PROPOSE mode"):
-        create_learning_tools(propose_machine())
-
-
 def test_search_learnings_returns_approved_learnings_only(monkeypatch: pytest.MonkeyPatch) -> None:
     from agno_learn_langgraph import approval
 
