@@ -112,22 +112,23 @@ def _parse(url: str) -> _Target:
     text = url.strip() if isinstance(url, str) else url
     if not isinstance(text, str) or not text:
         raise ValueError(f"Unrecognised store URL {url!r}; expected {ACCEPTED_FORMS}.")
+    shown = _redact(text)  # error messages never show a password
     if text == MEMORY_URL:
         return _Target("memory", "")
     lowered = text.lower()
     if lowered.startswith(_POSTGRES_SCHEMES):
         rest = text.split("://", 1)[1]
         if not rest.strip("/"):
-            raise ValueError(f"Unrecognised store URL {url!r}: no host or database given.")
+            raise ValueError(f"Unrecognised store URL {shown!r}: no host or database given.")
         return _Target("postgres", "postgresql://" + rest)
     if lowered.startswith(_SQLITE_SCHEME):
         path = text[len(_SQLITE_SCHEME) :]
         if not path:
-            raise ValueError(f"Unrecognised store URL {url!r}: no SQLite file path given.")
+            raise ValueError(f"Unrecognised store URL {shown!r}: no SQLite file path given.")
         return _Target("sqlite", path)
     if "://" not in text and lowered.endswith(SQLITE_SUFFIXES):
         return _Target("sqlite", text)
-    raise ValueError(f"Unrecognised store URL {url!r}; expected {ACCEPTED_FORMS}.")
+    raise ValueError(f"Unrecognised store URL {shown!r}; expected {ACCEPTED_FORMS}.")
 
 
 def _redact(pg_url: str) -> str:
@@ -145,6 +146,8 @@ def _redact(pg_url: str) -> str:
         if any(k.lower() == "password" for k, _ in pairs):
             pairs = [(k, "***" if k.lower() == "password" else v) for k, v in pairs]
             query = urlencode(pairs, safe="/*")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return pg_url  # no password: as given
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -589,6 +589,26 @@ def test_errors_never_show_a_password(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 3 and "s3cr" not in err and "mysql://bob:***@db/app" in err
 
 
+def test_errors_never_show_a_password_query_parameter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "list", "--store", "mysql://db/app?user=bob&password=s3cr")
+    assert code == 3 and "s3cr" not in err and "password=***" in err
+    url = "postgresql://127.0.0.1:1/nope?user=bob&password=s3cr"
+    code, _, err = run(capsys, "list", "--store", url)
+    assert code == 3 and "Cannot connect to PostgreSQL" in err and "s3cr" not in err
+
+
+def test_python_dash_m_runs_the_cli(seeded: Seeded) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agno_learn_langgraph.cli", "list", "--json", "--kind", "decision"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "AGNO_LEARN_STORE": seeded.url},
+    )
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in json.loads(done.stdout)] == [seeded.decision]
+
+
 def test_show_kind_narrows_the_lookup(capsys: pytest.CaptureFixture[str], seeded: Seeded) -> None:
     code, _, err = run(capsys, "show", "acme", "--kind", "knowledge", "--store", seeded.url)
     assert code == 1 and "'acme'" in err
