@@ -41,7 +41,7 @@ from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,
-    last_user_text,
+    recall_query,
 )
 from agno_learn_langgraph.runtime import require_store
 from agno_learn_langgraph.scope import Scope, resolve_scope
@@ -108,7 +108,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
     ) -> ModelResponse:
         """Append the learning section to the system message, then call the model."""
         store, scope = self._run(request.runtime, "recall")
-        query = last_user_text(request.messages)
+        query = recall_query(request.messages)
         section = build_learning_context(self.machine, store, scope, query)
         if section:
             request = request.override(
@@ -121,7 +121,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
     ) -> ModelResponse:
         """Async twin of :meth:`wrap_model_call`."""
         store, scope = self._run(request.runtime, "recall")
-        query = last_user_text(request.messages)
+        query = recall_query(request.messages)
         section = await abuild_learning_context(self.machine, store, scope, query)
         if section:
             request = request.override(

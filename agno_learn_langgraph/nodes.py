@@ -54,7 +54,7 @@ from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,
-    last_user_text,
+    recall_query,
 )
 from agno_learn_langgraph.runtime import GraphNode, current_run
 from agno_learn_langgraph.scope import Scope
@@ -97,7 +97,7 @@ def with_learning_context(
 def _recall(machine: LearningMachine, store: BaseStore, scope: Scope, state: dict[str, Any]) -> str:
     if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
         machine._runner.wait_for(scope.thread_id, machine.wait_for_extraction_s)
-    return build_learning_context(machine, store, scope, last_user_text(state.get("messages", [])))
+    return build_learning_context(machine, store, scope, recall_query(state.get("messages", [])))
 
 
 async def _arecall(
@@ -105,7 +105,7 @@ async def _arecall(
 ) -> str:
     if machine.wait_for_extraction_s > 0 and scope.thread_id and machine._runner is not None:
         await machine._runner.await_for(scope.thread_id, machine.wait_for_extraction_s)
-    query = last_user_text(state.get("messages", []))
+    query = recall_query(state.get("messages", []))
     return await abuild_learning_context(machine, store, scope, query)
 
 

@@ -48,7 +48,15 @@ from langgraph.store.base import BaseStore, GetOp, Item, Op, PutOp, Result, Sear
 
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.lexical import LexicalIndex, bm25_idf, lexical_rank, tokenize
+from agno_learn_langgraph.stores.lexical import (
+    LexicalIndex,
+    QueryLike,
+    Tokenizer,
+    bm25_idf,
+    lexical_rank,
+    tokenize,
+    tokenizer,
+)
 from agno_learn_langgraph.stores.vectors import (
     MAX_VECTOR_BYTES,
     EmbedQueryOp,
@@ -84,6 +92,7 @@ __all__ = [
     "run_plan",
     "search_all",
     "search_text",
+    "semantic_scored",
     "semantic_search",
     "tokenize",
     "write_lock",
@@ -481,14 +490,16 @@ class NamespaceIndex:
         keys: list[str],
         values: list[dict[str, Any]],
         text_of: Callable[[dict[str, Any]], str],
+        tokenize: Tokenizer | None = None,
     ) -> None:
         self.text_of = text_of
+        self.tokenize = tokenize or tokenizer()
         self._lock = threading.RLock()  # readers rank while this process's writes apply
         self._build(keys, values)
 
     def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
         self._keys = keys
-        self._base = LexicalIndex(values, self.text_of)
+        self._base = LexicalIndex(values, self.text_of, tokenize=self.tokenize)
         self._where = {k: i for i, k in enumerate(keys)}
         self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
         self._delta_index: LexicalIndex[dict[str, Any]] | None = None
@@ -523,13 +534,20 @@ class NamespaceIndex:
     def __len__(self) -> int:
         return len(self.items)
 
-    def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[dict[str, Any]]:
-        """Up to ``limit`` values, best BM25 match first (recent writes win ties)."""
+    def rank_scored(self, query: QueryLike, *, limit: int) -> list[tuple[float, dict[str, Any]]]:
+        """Up to ``limit`` ``(BM25 score, value)`` of matching values, best first, newest first
+        among ties."""
         if limit <= 0:
             return []
         with self._lock:
-            hits = self._hits(query, limit)
-        picked = [h[3] for h in hits[:limit]]
+            hits = self._hits(self._base.terms(query), limit)
+        return [(h[0], h[3]) for h in hits[:limit]]
+
+    def rank(
+        self, query: QueryLike, *, limit: int, keep_unmatched: bool = False
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` values, best BM25 match first (recent writes win ties)."""
+        picked = [value for _, value in self.rank_scored(query, limit=limit)]
         if keep_unmatched and len(picked) < limit:
             chosen = {id(v) for v in picked}
             for v in self.items:  # newest first; stop as soon as the list is full
@@ -539,11 +557,15 @@ class NamespaceIndex:
                     picked.append(v)
         return picked
 
-    def _hits(self, query: str, limit: int) -> list[tuple[float, int, int, dict[str, Any]]]:
+    def _hits(
+        self, query: dict[str, float], limit: int
+    ) -> list[tuple[float, int, int, dict[str, Any]]]:
         hits: list[tuple[float, int, int, dict[str, Any]]] = []
         if self._delta and self._delta_index is None:
             recent = [self._delta[k] for k in self._live_delta_keys()]
-            self._delta_index = LexicalIndex([v for v in recent if v], self.text_of)
+            self._delta_index = LexicalIndex(
+                [v for v in recent if v], self.text_of, tokenize=self.tokenize
+            )
         delta = self._delta_index
         n = len(self._base) + (len(delta) if delta else 0)
 
@@ -753,26 +775,30 @@ def ranked_namespace(
     text_of: Callable[[dict[str, Any]], str] = search_text,
     *,
     filter: dict[str, Any] | None = None,
+    language: str | None = "english",
 ) -> Plan[NamespaceIndex]:
     """A BM25 index over a namespace's item values (newest first), cached while unchanged.
 
     One round trip (the version stamp) when the cached index is current; two otherwise.
+    ``language`` is the stemmer's (see :class:`~.lexical.Tokenizer`).
     """
+    tokens = tokenizer(language)
 
     def build(items: list[Item]) -> NamespaceIndex:
-        return NamespaceIndex([it.key for it in items], [it.value for it in items], text_of)
+        keys, values = [it.key for it in items], [it.value for it in items]
+        return NamespaceIndex(keys, values, text_of, tokens)
 
     index, _ = yield from _cached_namespace(
-        namespace, filter, text_of, build, scan_limit=INDEX_SCAN_LIMIT
+        namespace, filter, (text_of, language), build, scan_limit=INDEX_SCAN_LIMIT
     )
     return cast(NamespaceIndex, index)
 
 
 def _store_search(
     namespace: tuple[str, ...], query: str, filter: dict[str, Any] | None, limit: int
-) -> Plan[list[dict[str, Any]]]:
+) -> Plan[list[tuple[float, dict[str, Any]]]]:
     (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
-    return [it.value for it in as_items(hits)]
+    return [(it.score if it.score is not None else 0.0, it.value) for it in as_items(hits)]
 
 
 def semantic_search(
@@ -791,7 +817,22 @@ def semantic_search(
     :func:`~.vectors.vector_source`, when the namespace is too large to keep (more than
     ``VECTOR_SCAN_LIMIT`` items or ``MAX_VECTOR_BYTES`` of vectors), or when the stored vectors
     do not fit the query embedding (the embeddings changed).
+
+    Raises:
+        QueryEmbeddingError: the store's embeddings failed (through a vector source).
     """
+    scored = yield from semantic_scored(namespace, query, filter=filter, limit=limit)
+    return [value for _, value in scored]
+
+
+def semantic_scored(
+    namespace: tuple[str, ...],
+    query: str,
+    *,
+    filter: dict[str, Any] | None = None,
+    limit: int,
+) -> Plan[list[tuple[float, dict[str, Any]]]]:
+    """:func:`semantic_search` with each value's similarity: ``[(score, value), ...]``."""
     store = _CURRENT_STORE.get()
     source = vector_source(store) if store is not None else None
     if source is None or store is None:
@@ -819,7 +860,7 @@ def semantic_search(
         (vectors,) = yield [VectorsOp(namespace, None if whole else tuple(missing))]
         index.set_vectors(vectors, missing)
     try:
-        return cast(list[dict[str, Any]], index.rank(query_vector, limit=limit))
+        return index.rank_scored(query_vector, limit=limit)
     except ValueError as exc:  # stored vectors of another size: the store's search still works
         logger.warning("%s Searching %s with the store instead.", exc, "/".join(namespace))
         return (yield from _store_search(namespace, query, filter, limit))
