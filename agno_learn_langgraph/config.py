@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from agno_learn_langgraph.errors import UnsupportedModeError
 from agno_learn_langgraph.kinds import STORE_NAMES, LearningMode, StoreName, kind
@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "RECALL_RANKINGS",
     "STORE_NAMES",
     "DecisionLogConfig",
     "EntityMemoryConfig",
     "LearnedKnowledgeConfig",
     "LearningMode",
+    "RecallRanking",
     "SessionContextConfig",
     "StoreConfig",
     "StoreName",
@@ -54,6 +56,36 @@ def _coerce_mode(value: Any, store: str, supported: tuple[LearningMode, ...]) ->
             f"Use e.g. {type_name(store)}(mode=LearningMode.{supported[0].name})."
         )
     return mode
+
+
+RecallRanking = Literal["hybrid", "lexical", "semantic"]
+"""How recall ranks a store that has a vector index (without one, it is always lexical)."""
+RECALL_RANKINGS: tuple[str, ...] = get_args(RecallRanking)
+
+
+def check_ranking(value: Any, what: str = "recall_ranking") -> RecallRanking:
+    """``value`` if it names a ranking, else a ``ValueError`` listing the allowed values.
+
+    >>> check_ranking("lexcial")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown recall_ranking 'lexcial'; expected one of hybrid, lexical, semantic.
+    """
+    if value not in RECALL_RANKINGS:
+        raise ValueError(f"Unknown {what} {value!r}; expected one of {', '.join(RECALL_RANKINGS)}.")
+    return value
+
+
+def check_language(language: str | None) -> None:
+    """Refuse a stemming language Snowball does not have, naming the ones it has."""
+    import Stemmer
+
+    known = Stemmer.algorithms()
+    if language is not None and language not in known:
+        raise ValueError(
+            f"Unknown recall_language {language!r}; expected one of {', '.join(sorted(known))}, "
+            "or None for no stemming."
+        )
 
 
 def type_name(store: str) -> str:

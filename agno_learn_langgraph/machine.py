@@ -12,17 +12,21 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from agno_learn_langgraph.config import (
     DecisionLogConfig,
     EntityMemoryConfig,
     LearnedKnowledgeConfig,
+    RecallRanking,
     SessionContextConfig,
     StoreConfig,
     UserMemoryConfig,
     UserProfileConfig,
+    check_language,
     check_namespace,
+    check_ranking,
     coerce_store,
     positive,
 )
@@ -54,6 +58,13 @@ class LearningMachine:
         extraction_timeout_s: timeout of one extraction model call.
         max_messages_per_extraction: cap on the new messages one extraction reads.
         max_pending_extractions: threads with queued extraction work before new turns wait.
+        recall_ranking: how recall ranks memories, learned knowledge, entities and decisions
+            when the store has a vector index: ``"hybrid"`` (BM25 and vectors fused),
+            ``"lexical"`` or ``"semantic"``; without an index it is always lexical.
+        recall_language: the Snowball stemmer's language for lexical ranking (``None``: none).
+        strict_recall: raise when the embeddings or the store fail during recall, instead of
+            ranking lexically (or recalling nothing) for that turn; failures are counted in
+            ``recall_failures`` either way.
 
     Raises:
         UnsupportedModeError: a store is given a mode it does not support.
@@ -77,6 +88,9 @@ class LearningMachine:
         extraction_timeout_s: float = 60.0,
         max_messages_per_extraction: int = 40,
         max_pending_extractions: int = 256,
+        recall_ranking: RecallRanking = "hybrid",
+        recall_language: str | None = "english",
+        strict_recall: bool = False,
     ) -> None:
         check_namespace(namespace, "LearningMachine.namespace")
         given: dict[StoreName, Any] = {
@@ -104,6 +118,13 @@ class LearningMachine:
         positive(max_retries, "max_retries")
         positive(max_messages_per_extraction, "max_messages_per_extraction")
         positive(max_pending_extractions, "max_pending_extractions")
+        self.recall_ranking: RecallRanking = check_ranking(recall_ranking)
+        check_language(recall_language)
+        self.recall_language = recall_language
+        self.strict_recall = bool(strict_recall)
+        self.recall_failures: Counter[str] = Counter()
+        """Recall failures by kind: ``"semantic"`` (ranked lexically instead), ``"store"``
+        (nothing recalled that turn)."""
         self._runner: BackgroundRunner | None = None
         self._runner_lock = threading.Lock()
 

@@ -15,7 +15,7 @@ from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import (
     abuild_learning_context,
     build_learning_context,
-    last_user_text,
+    recall_query,
 )
 from agno_learn_langgraph.scope import Scope
 
@@ -31,7 +31,7 @@ def recall_for_turn(
     extraction of the thread, so the turn sees what the previous one taught.
     """
     machine.wait_for_extraction(scope.thread_id)
-    return build_learning_context(machine, store, scope, last_user_text(messages))
+    return build_learning_context(machine, store, scope, recall_query(messages))
 
 
 async def arecall_for_turn(
@@ -39,4 +39,4 @@ async def arecall_for_turn(
 ) -> str:
     """Async twin of :func:`recall_for_turn`."""
     await machine.await_extraction(scope.thread_id)
-    return await abuild_learning_context(machine, store, scope, last_user_text(messages))
+    return await abuild_learning_context(machine, store, scope, recall_query(messages))

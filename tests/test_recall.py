@@ -105,8 +105,13 @@ def test_memories_are_bounded_most_relevant_first(store: BaseStore) -> None:
     run_plan(store, user_memory.add_memory(USER, "Allergic to peanuts", PROV))
     machine = LearningMachine(user_memory=UserMemoryConfig(max_memories_in_context=5))
     data = recall(machine, store, SCOPE, "Can I eat peanuts?")
-    assert len(data.memories) == 5
-    assert data.memories[0].text == "Allergic to peanuts"
+    # the match only: unrelated memories no longer pad the prompt up to the limit (issue 16)
+    assert [m.text for m in data.memories] == ["Allergic to peanuts"]
+    many = recall(machine, store, SCOPE, "Any unrelated note?")
+    assert len(many.memories) == 5  # bounded by max_memories_in_context
+    # nothing matches: the newest memories, as a profile would show them
+    hello = recall(machine, store, SCOPE, "Hello!")
+    assert len(hello.memories) == 5
 
 
 def test_only_approved_learnings_are_recalled(store: BaseStore) -> None:

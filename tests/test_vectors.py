@@ -51,7 +51,8 @@ def _assert_exact_top(found: list[str], scores: dict[str, float], k: int) -> Non
 
 
 def _relevant(store: BaseStore, user: str, query: str, k: int = 5) -> list[str]:
-    found = run_plan(store, user_memory.relevant_memories(user, query, limit=k, indexed=True))
+    plan = user_memory.relevant_memories(user, query, limit=k, indexed=True, ranking="semantic")
+    found = run_plan(store, plan)
     return [m.text for m in found]
 
 
@@ -156,7 +157,8 @@ async def _acheck(store: BaseStore) -> None:
     embed = store.index_config["embed"]  # type: ignore[attr-defined]
     for query in QUERIES:
         found = await arun_plan(
-            store, user_memory.relevant_memories("ann", query, limit=5, indexed=True)
+            store,
+            user_memory.relevant_memories("ann", query, limit=5, indexed=True, ranking="semantic"),
         )
         scores = await asyncio.to_thread(_exact_scores, store, embed, "ann", query)
         _assert_exact_top([m.text for m in found], scores, 5)

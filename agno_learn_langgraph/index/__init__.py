@@ -17,6 +17,7 @@ from agno_learn_langgraph.index.ranked import (
     VECTOR_SCAN_LIMIT,
     ranked_namespace,
     search_text,
+    semantic_scored,
     semantic_search,
 )
 from agno_learn_langgraph.index.segments import NamespaceIndex
@@ -48,6 +49,7 @@ __all__ = [
     "lexical_rank",
     "ranked_namespace",
     "search_text",
+    "semantic_scored",
     "semantic_search",
     "tokenize",
     "vector_source",

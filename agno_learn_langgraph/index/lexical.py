@@ -1,4 +1,4 @@
-"""Lexical (BM25) ranking, for stores without a vector index. Pure: no store, no clock.
+"""Lexical (BM25) ranking with Snowball stemming. Pure: no store, no clock.
 
 A :class:`LexicalIndex` tokenizes its documents once and keeps per-term postings with their BM25
 weights, so ranking a query is a few numpy additions over the documents sharing its terms.
@@ -6,17 +6,34 @@ weights, so ranking a query is a few numpy additions over the documents sharing 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
+import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
+import Stemmer
 
-from agno_learn_langgraph.records import normalize_text
+from agno_learn_langgraph.config import check_language
 
-__all__ = ["LexicalIndex", "bm25_idf", "lexical_rank", "tokenize"]
+__all__ = [
+    "CONTEXT_WEIGHT",
+    "LexicalIndex",
+    "Query",
+    "QueryLike",
+    "TextQuery",
+    "Tokenizer",
+    "bm25_idf",
+    "lexical_rank",
+    "query_terms",
+    "tokenize",
+    "tokenizer",
+]
 
 T = TypeVar("T")
 
@@ -99,24 +116,148 @@ _STOPWORDS = frozenset(
         "need",
     ]
 )
-_TOKEN = re.compile(r"\w+")
 _K1, _B = 1.2, 0.75
+_WORD = re.compile(r"\w+")
+CONTEXT_WEIGHT = 0.3
+"""Weight of a term that only the conversation's context (not the latest message) holds."""
+_STEM_CACHE_MAX = 200_000
+_QUERY_CACHE_MAX = 8
 
 
-def tokenize(text: str) -> list[str]:
-    """Lowercase, accent-folded word tokens without stopwords, with simple plural stripping.
+def _fold_accents(text: str) -> str:
+    """``text`` without accents, case kept (names are told apart by their capital)."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
-    >>> tokenize("The companies' APIs are rate-limited")
-    ['companie', 'api', 'rate', 'limited']
+
+class Tokenizer:
+    """Lowercase, accent-folded word tokens without stopwords, reduced by a Snowball stemmer.
+
+    Names stay intact: a capitalised word gives its own form and its stem (``"James"`` ->
+    ``james``, ``jame``), so the name matches itself exactly and a lowercase mention through
+    the stem; acronyms are kept as they are (``APIs`` -> ``api``). Stems are cached per word.
+
+    >>> Tokenizer("english")("The companies' APIs are rate-limited; James runs.")
+    ['compani', 'api', 'rate', 'limit', 'james', 'jame', 'run']
+
+    Args:
+        language: a Snowball algorithm (``Stemmer.algorithms()``: ``"english"``, ``"french"``,
+            ...), or ``None`` for no stemming. English also drops English stopwords.
+
+    Raises:
+        ValueError: an unknown language, naming the allowed ones.
     """
-    out = []
-    for token in _TOKEN.findall(normalize_text(text)):
-        if token in _STOPWORDS or len(token) < 2:
-            continue
-        if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]
-        out.append(token)
-    return out
+
+    def __init__(self, language: str | None = "english") -> None:
+        self.language = language
+        self._stopwords = _STOPWORDS if language in ("english", "porter") else frozenset()
+        self._stemmer: Any = None
+        if language is not None:
+            check_language(language)
+            self._stemmer = Stemmer.Stemmer(language)
+            self._stemmer.maxCacheSize = 0  # ours below is faster than its purging one
+        self._stems: dict[str, str] = {}
+        self._queries: dict[TextQuery, dict[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.language!r})"
+
+    def stem(self, word: str) -> str:
+        """The stem of a lowercase ``word`` (itself without stemming)."""
+        stem = self._stems.get(word)
+        if stem is None:
+            if len(self._stems) >= _STEM_CACHE_MAX:
+                self._stems.clear()
+            stem = self._stems[word] = self._stemmer.stemWord(word) if self._stemmer else word
+        return stem
+
+    def __call__(self, text: str) -> list[str]:
+        """The tokens of ``text``, in order (a capitalised word gives two)."""
+        out: list[str] = []
+        stopwords, stem = self._stopwords, self.stem
+        for token in _WORD.findall(_fold_accents(text)):
+            word = token.lower()
+            if len(word) < 2 or word in stopwords:
+                continue
+            if token[0].islower() or token[0].isdigit():
+                out.append(stem(word))
+            elif token.isupper():
+                out.append(word)  # an acronym: API, HTTP
+            elif token[-1] == "s" and token[:-1].isupper():
+                out.append(word[:-1])  # APIs -> api
+            else:
+                out.append(word)  # a name, or a capitalised word: also its stem
+                if (root := stem(word)) != word:
+                    out.append(root)
+        return out
+
+    def terms(self, query: QueryLike) -> dict[str, float]:
+        """``{term: weight}`` of a query (see :func:`query_terms`); the last few are cached, as
+        one turn ranks every store by the same query."""
+        if isinstance(query, Mapping):
+            return dict(query)
+        with self._lock:
+            found = self._queries.get(query)
+        if found is None:
+            found = query_terms(query, self)
+            with self._lock:
+                if len(self._queries) >= _QUERY_CACHE_MAX:
+                    self._queries.pop(next(iter(self._queries)))
+                self._queries[query] = found
+        return found
+
+
+@functools.cache
+def tokenizer(language: str | None = "english") -> Tokenizer:
+    """The shared :class:`Tokenizer` of ``language`` (one stem cache per language)."""
+    return Tokenizer(language)
+
+
+def tokenize(text: str, language: str | None = "english") -> list[str]:
+    """Tokens of ``text`` as BM25 ranks them (see :class:`Tokenizer`).
+
+    >>> tokenize("allergic to peanuts, no news yet")
+    ['allerg', 'peanut', 'news', 'yet']
+    """
+    return tokenizer(language)(text)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What recall ranks by: the latest user message and, weighted lower, recent context.
+
+    ``str(query)`` is the text that is embedded (the message first, so a truncating embedder
+    keeps it).
+    """
+
+    text: str
+    context: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.text}\n{self.context}" if self.context else self.text
+
+    def strip(self) -> str:
+        """The non-blank text of the query (``""`` when there is nothing to rank by)."""
+        return str(self).strip()
+
+
+QueryLike = str | Query | Mapping[str, float]
+TextQuery = str | Query
+"""What recall and the stores rank by: a text, or a message with its context."""
+
+
+def query_terms(query: QueryLike, tokenize: Callable[[str], list[str]]) -> dict[str, float]:
+    """``{term: weight}``: the message's terms weigh 1, terms only the context has less."""
+    if isinstance(query, Mapping):
+        return dict(query)
+    if isinstance(query, str):
+        return dict.fromkeys(tokenize(query), 1.0)
+    terms = dict.fromkeys(tokenize(query.context), CONTEXT_WEIGHT)
+    terms.update(dict.fromkeys(tokenize(query.text), 1.0))
+    return terms
 
 
 def bm25_idf(n: int, df: int) -> float:
@@ -125,19 +266,26 @@ def bm25_idf(n: int, df: int) -> float:
 
 
 class LexicalIndex(Generic[T]):
-    """BM25 over ``items`` (in their given order, which breaks ties), built once.
+    """BM25 over ``items`` (in their given order, newest first, which breaks ties), built once.
 
     Each term's postings hold the documents' precomputed BM25 term weights as numpy arrays, so
     ranking is a few vector additions and a partial sort, whatever the namespace size.
 
     >>> index = LexicalIndex(["likes green tea", "works at Stripe"], text_of=str)
-    >>> index.rank("tea?", limit=5)
+    >>> index.rank("teas?", limit=5)
     ['likes green tea']
     """
 
-    def __init__(self, items: Sequence[T], text_of: Callable[[T], str]) -> None:
+    def __init__(
+        self,
+        items: Sequence[T],
+        text_of: Callable[[T], str],
+        *,
+        tokenize: Callable[[str], list[str]] | None = None,
+    ) -> None:
         self.items = list(items)
-        counts = [Counter(tokenize(text_of(item))) for item in self.items]
+        self.tokenize = tokenize or tokenizer()
+        counts = [Counter(self.tokenize(text_of(item))) for item in self.items]
         lengths = np.array([sum(c.values()) or 1 for c in counts], dtype=np.float64)
         avg = float(lengths.mean()) if len(lengths) else 1.0
         norms = _K1 * (1 - _B + _B * lengths / avg)
@@ -161,12 +309,22 @@ class LexicalIndex(Generic[T]):
         posting = self._postings.get(term)
         return 0 if posting is None else len(posting[0])
 
+    def terms(self, query: QueryLike) -> dict[str, float]:
+        """The weighted terms of ``query`` as this index tokenizes them (:func:`query_terms`)."""
+        if isinstance(self.tokenize, Tokenizer):
+            return self.tokenize.terms(query)
+        return query_terms(query, self.tokenize)
+
     def rank_scored(
-        self, query: str, *, limit: int, idf: Callable[[str], float] | None = None
+        self, query: QueryLike, *, limit: int, idf: Callable[[str], float] | None = None
     ) -> list[tuple[float, int]]:
-        """``(score, position)`` of up to ``limit`` matching items, best first.
+        """``(score, position)`` of up to ``limit`` matching items, best first, ties newest first.
+
+        The result is the first ``limit`` of the full ranking whatever ``limit`` is: items tied
+        at the cut are ordered by position, never picked arbitrarily.
 
         Args:
+            query: text, a :class:`Query` or ``{term: weight}`` from :meth:`terms`.
             idf: term weights from wider statistics (several segments of one namespace);
                 this index's own by default.
         """
@@ -174,25 +332,32 @@ class LexicalIndex(Generic[T]):
             return []
         weight = idf or (lambda term: bm25_idf(len(self.items), self.df(term)))
         scores = np.zeros(len(self.items))
-        for term in set(tokenize(query)):
+        for term, boost in self.terms(query).items():
             posting = self._postings.get(term)
             if posting is not None:
-                scores[posting[0]] += weight(term) * posting[1]
+                scores[posting[0]] += boost * weight(term) * posting[1]
         matched = np.flatnonzero(scores > 0)
         if len(matched) > limit:
-            matched = matched[np.argpartition(-scores[matched], limit - 1)[:limit]]
-        return sorted(((float(scores[i]), int(i)) for i in matched), key=lambda s: (-s[0], s[1]))
+            kth = np.partition(-scores[matched], limit - 1)[limit - 1]
+            matched = matched[-scores[matched] <= kth]  # every item tied at the cut
+        order = np.lexsort((matched, -scores[matched]))[:limit]  # score, then position
+        return [(float(scores[i]), int(i)) for i in matched[order]]
 
-    def rank(self, query: str, *, limit: int) -> list[T]:
+    def rank(self, query: QueryLike, *, limit: int) -> list[T]:
         """Up to ``limit`` matching items, best match first."""
         return [self.items[i] for _, i in self.rank_scored(query, limit=limit)]
 
 
 def lexical_rank(
-    query: str, items: Sequence[T], text_of: Callable[[T], str], *, limit: int
+    query: QueryLike,
+    items: Sequence[T],
+    text_of: Callable[[T], str],
+    *,
+    limit: int,
+    language: str | None = "english",
 ) -> list[T]:
     """Rank ``items`` by BM25 relevance to ``query``; ties keep the input order (newest first).
 
     Only items sharing a term with the query are returned.
     """
-    return LexicalIndex(items, text_of).rank(query, limit=limit)
+    return LexicalIndex(items, text_of, tokenize=tokenizer(language)).rank(query, limit=limit)

@@ -19,6 +19,7 @@ from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first
 from agno_learn_langgraph.core.runner import current_store
 from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, version_key
 from agno_learn_langgraph.index.cache import _CACHE, _Cached, _TooBig
+from agno_learn_langgraph.index.lexical import tokenizer
 from agno_learn_langgraph.index.segments import NamespaceIndex
 from agno_learn_langgraph.index.vectors import (
     MAX_VECTOR_BYTES,
@@ -33,6 +34,7 @@ __all__ = [
     "VECTOR_SCAN_LIMIT",
     "ranked_namespace",
     "search_text",
+    "semantic_scored",
     "semantic_search",
 ]
 
@@ -86,26 +88,30 @@ def ranked_namespace(
     text_of: Callable[[dict[str, Any]], str] = search_text,
     *,
     filter: dict[str, Any] | None = None,
+    language: str | None = "english",
 ) -> Plan[NamespaceIndex]:
     """A BM25 index over a namespace's item values (newest first), cached while unchanged.
 
     One round trip (the version stamp) when the cached index is current; two otherwise.
+    ``language`` is the stemmer's (see :class:`~.lexical.Tokenizer`).
     """
+    tokens = tokenizer(language)
 
     def build(items: list[Item]) -> NamespaceIndex:
-        return NamespaceIndex([it.key for it in items], [it.value for it in items], text_of)
+        keys, values = [it.key for it in items], [it.value for it in items]
+        return NamespaceIndex(keys, values, text_of, tokens)
 
     index, _ = yield from _cached_namespace(
-        namespace, filter, text_of, build, scan_limit=INDEX_SCAN_LIMIT
+        namespace, filter, (text_of, language), build, scan_limit=INDEX_SCAN_LIMIT
     )
     return cast(NamespaceIndex, index)
 
 
 def _store_search(
     namespace: tuple[str, ...], query: str, filter: dict[str, Any] | None, limit: int
-) -> Plan[list[dict[str, Any]]]:
+) -> Plan[list[tuple[float, dict[str, Any]]]]:
     (hits,) = yield [search_all(namespace, filter=filter, query=query, limit=limit)]
-    return [it.value for it in as_items(hits)]
+    return [(it.score if it.score is not None else 0.0, it.value) for it in as_items(hits)]
 
 
 def semantic_search(
@@ -124,7 +130,22 @@ def semantic_search(
     :func:`~.vectors.vector_source`, when the namespace is too large to keep (more than
     ``VECTOR_SCAN_LIMIT`` items or ``MAX_VECTOR_BYTES`` of vectors), or when the stored vectors
     do not fit the query embedding (the embeddings changed).
+
+    Raises:
+        QueryEmbeddingError: the store's embeddings failed (through a vector source).
     """
+    scored = yield from semantic_scored(namespace, query, filter=filter, limit=limit)
+    return [value for _, value in scored]
+
+
+def semantic_scored(
+    namespace: tuple[str, ...],
+    query: str,
+    *,
+    filter: dict[str, Any] | None = None,
+    limit: int,
+) -> Plan[list[tuple[float, dict[str, Any]]]]:
+    """:func:`semantic_search` with each value's similarity: ``[(score, value), ...]``."""
     store = current_store()
     source = vector_source(store) if store is not None else None
     if source is None or store is None:
@@ -152,7 +173,7 @@ def semantic_search(
         (vectors,) = yield [VectorsOp(namespace, None if whole else tuple(missing))]
         index.set_vectors(vectors, missing)
     try:
-        return cast(list[dict[str, Any]], index.rank(query_vector, limit=limit))
+        return index.rank_scored(query_vector, limit=limit)
     except ValueError as exc:  # stored vectors of another size: the store's search still works
         logger.warning("%s Searching %s with the store instead.", exc, "/".join(namespace))
         return (yield from _store_search(namespace, query, filter, limit))

@@ -11,7 +11,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from agno_learn_langgraph.index.lexical import LexicalIndex, bm25_idf
+from agno_learn_langgraph.index.lexical import (
+    LexicalIndex,
+    QueryLike,
+    Tokenizer,
+    bm25_idf,
+    tokenizer,
+)
 
 __all__ = ["NamespaceIndex"]
 
@@ -26,14 +32,16 @@ class NamespaceIndex:
         keys: list[str],
         values: list[dict[str, Any]],
         text_of: Callable[[dict[str, Any]], str],
+        tokenize: Tokenizer | None = None,
     ) -> None:
         self.text_of = text_of
+        self.tokenize = tokenize or tokenizer()
         self._lock = threading.RLock()  # readers rank while this process's writes apply
         self._build(keys, values)
 
     def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
         self._keys = keys
-        self._base = LexicalIndex(values, self.text_of)
+        self._base = LexicalIndex(values, self.text_of, tokenize=self.tokenize)
         self._where = {k: i for i, k in enumerate(keys)}
         self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
         self._delta_index: LexicalIndex[dict[str, Any]] | None = None
@@ -68,13 +76,20 @@ class NamespaceIndex:
     def __len__(self) -> int:
         return len(self.items)
 
-    def rank(self, query: str, *, limit: int, keep_unmatched: bool = False) -> list[dict[str, Any]]:
-        """Up to ``limit`` values, best BM25 match first (recent writes win ties)."""
+    def rank_scored(self, query: QueryLike, *, limit: int) -> list[tuple[float, dict[str, Any]]]:
+        """Up to ``limit`` ``(BM25 score, value)`` of matching values, best first, newest first
+        among ties."""
         if limit <= 0:
             return []
         with self._lock:
-            hits = self._hits(query, limit)
-        picked = [h[3] for h in hits[:limit]]
+            hits = self._hits(self._base.terms(query), limit)
+        return [(h[0], h[3]) for h in hits[:limit]]
+
+    def rank(
+        self, query: QueryLike, *, limit: int, keep_unmatched: bool = False
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` values, best BM25 match first (recent writes win ties)."""
+        picked = [value for _, value in self.rank_scored(query, limit=limit)]
         if keep_unmatched and len(picked) < limit:
             chosen = {id(v) for v in picked}
             for v in self.items:  # newest first; stop as soon as the list is full
@@ -84,11 +99,15 @@ class NamespaceIndex:
                     picked.append(v)
         return picked
 
-    def _hits(self, query: str, limit: int) -> list[tuple[float, int, int, dict[str, Any]]]:
+    def _hits(
+        self, query: dict[str, float], limit: int
+    ) -> list[tuple[float, int, int, dict[str, Any]]]:
         hits: list[tuple[float, int, int, dict[str, Any]]] = []
         if self._delta and self._delta_index is None:
             recent = [self._delta[k] for k in self._live_delta_keys()]
-            self._delta_index = LexicalIndex([v for v in recent if v], self.text_of)
+            self._delta_index = LexicalIndex(
+                [v for v in recent if v], self.text_of, tokenize=self.tokenize
+            )
         delta = self._delta_index
         n = len(self._base) + (len(delta) if delta else 0)
 

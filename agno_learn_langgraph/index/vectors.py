@@ -34,6 +34,7 @@ __all__ = [
     "MAX_VECTOR_BYTES",
     "EmbedQueryOp",
     "OwnOp",
+    "QueryEmbeddingError",
     "VectorIndex",
     "VectorSource",
     "VectorsOp",
@@ -68,6 +69,13 @@ class VectorsOp(SideOp):
 OwnOp = EmbedQueryOp | VectorsOp
 
 
+class QueryEmbeddingError(RuntimeError):
+    """The store's embeddings failed to embed a query (the cause is chained)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"Embedding the query failed: {type(cause).__name__}: {cause}")
+
+
 class VectorSource:
     """Reads a store's query embeddings and stored vectors (subclassed per store type)."""
 
@@ -89,12 +97,20 @@ class VectorSource:
         return await asyncio.to_thread(self.vectors, op)
 
     def run(self, op: OwnOp) -> Any:
-        return self.embed(op.text) if isinstance(op, EmbedQueryOp) else self.vectors(op)
+        if not isinstance(op, EmbedQueryOp):
+            return self.vectors(op)
+        try:
+            return self.embed(op.text)
+        except Exception as exc:
+            raise QueryEmbeddingError(exc) from exc
 
     async def arun(self, op: OwnOp) -> Any:
-        if isinstance(op, EmbedQueryOp):
+        if not isinstance(op, EmbedQueryOp):
+            return await self.avectors(op)
+        try:
             return await self.aembed(op.text)
-        return await self.avectors(op)
+        except Exception as exc:
+            raise QueryEmbeddingError(exc) from exc
 
 
 class _MemorySource(VectorSource):
@@ -313,6 +329,16 @@ class VectorIndex:
         Raises:
             ValueError: the query has another number of dimensions than the stored vectors.
         """
+        return [value for _, value in self.rank_scored(query, limit=limit)]
+
+    def rank_scored(self, query: np.ndarray, *, limit: int) -> list[tuple[float, dict[str, Any]]]:
+        """Up to ``limit`` ``(similarity, value)``, most similar first (ties: newest first).
+
+        The similarity is the cosine, the inner product or minus the squared L2 distance.
+
+        Raises:
+            ValueError: the query has another number of dimensions than the stored vectors.
+        """
         with self._lock:
             if limit <= 0 or self._matrix is None:
                 return []
@@ -340,4 +366,5 @@ class VectorIndex:
             kth = np.partition(scores, n - usable)[n - usable]
             tied = np.flatnonzero(scores >= kth)  # every row tied at the cut, newest wins
             order = np.lexsort((-self._seq[:n][tied], -scores[tied]))[:usable]  # score, newest
-            return [v for i in tied[order].tolist() if (v := self._values[i]) is not None]
+            rows = tied[order].tolist()
+            return [(float(scores[i]), v) for i in rows if (v := self._values[i]) is not None]

@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.store.base import GetOp
 
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.records import Decision, Provenance, normalize_text, utcnow
 from agno_learn_langgraph.stores.base import (
     ROOT,
@@ -19,6 +20,7 @@ from agno_learn_langgraph.stores.base import (
     put,
     ranked_namespace,
 )
+from agno_learn_langgraph.stores.lexical import TextQuery
 
 __all__ = [
     "decision_namespace",
@@ -27,6 +29,7 @@ __all__ = [
     "log_decision",
     "recent_decisions",
     "record_outcome",
+    "relevant_decisions",
     "search_decisions",
 ]
 
@@ -119,6 +122,40 @@ def recent_decisions(agent_id: str, *, limit: int) -> Plan[list[Decision]]:
     index = yield from ranked_namespace(decision_namespace(agent_id))
     newest = heapq.nlargest(limit, index.items, key=lambda v: v.get("created_ts") or 0.0)
     return [Decision.model_validate(value) for value in newest]
+
+
+def relevant_decisions(
+    agent_id: str,
+    query: TextQuery,
+    *,
+    limit: int,
+    indexed: bool = False,
+    ranking: Ranking = "hybrid",
+    language: str | None = "english",
+) -> Plan[list[Decision]]:
+    """The agent's decisions relevant to ``query`` (see ``stores.ranking``), then its newest, up
+    to ``limit``: the recent decisions stay in view whatever the message."""
+    if limit <= 0:
+        return []
+    ranked = yield from rank_namespace(
+        decision_namespace(agent_id),
+        query,
+        limit=limit,
+        key_of=lambda value: str(value["id"]),
+        indexed=indexed,
+        ranking=ranking,
+        language=language,
+    )
+    found = {str(v["id"]): v for v in ranked.values}
+    for value in heapq.nlargest(limit, ranked.index.items, key=_created):
+        if len(found) >= limit:
+            break
+        found.setdefault(str(value["id"]), value)
+    return [Decision.model_validate(value) for value in found.values()]
+
+
+def _created(value: dict[str, Any]) -> float:
+    return float(value.get("created_ts") or 0.0)
 
 
 def search_decisions(

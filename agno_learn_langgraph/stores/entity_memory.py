@@ -14,6 +14,7 @@ from typing import Literal
 from langgraph.store.base import GetOp, Item, PutOp
 
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.records import (
     Entity,
     EntityEvent,
@@ -32,8 +33,8 @@ from agno_learn_langgraph.stores.base import (
     namespace_scope,
     put,
     ranked_namespace,
-    semantic_search,
 )
+from agno_learn_langgraph.stores.lexical import Query, TextQuery
 
 __all__ = [
     "add_event",
@@ -369,38 +370,44 @@ def _named_in(normalized: str, entity: Entity) -> bool:
 
 def search_entities(
     namespaces: tuple[tuple[str, ...], tuple[str, ...]],
-    query: str | None = None,
+    query: TextQuery | None = None,
     *,
     entity_type: str | None = None,
     limit: int = 10,
     indexed: bool = False,
+    ranking: Ranking = "hybrid",
+    language: str | None = "english",
 ) -> Plan[list[Entity]]:
     """Entities matching ``query`` by name, alias, type, description or fact text.
 
-    Exact name/alias matches come first; without a query, the newest entities.
+    Entities the message names (by name or alias) come first, then the most relevant (see
+    ``stores.ranking``); without a query, the newest entities.
     """
-    index = yield from ranked_namespace(namespaces[0], filter=_filter(entity_type))
-    if not (query and query.strip()):
+    filt = _filter(entity_type)
+    if query is None or not query.strip():
+        index = yield from ranked_namespace(namespaces[0], filter=filt, language=language)
         return [Entity.model_validate(value) for value in index.items[:limit]]
-    # an entity named in the query shares its terms, so it is among the lexical candidates
-    candidates = [
-        Entity.model_validate(value) for value in index.rank(query, limit=max(limit * 10, 50))
-    ]
-    normalized = normalize_text(query)  # once: a long message is not re-normalized per candidate
+    ranked = yield from rank_namespace(
+        namespaces[0],
+        query,
+        limit=limit,
+        key_of=lambda value: str(value["key"]),
+        filter=filt,
+        indexed=indexed,
+        ranking=ranking,
+        language=language,
+    )
+    message = query.text if isinstance(query, Query) else query
+    # an entity named in the message shares its terms, so it is among the lexical candidates
+    candidates = ranked.index.rank(message, limit=max(limit * 10, 50))
+    normalized = normalize_text(message)  # once: a long message is not re-normalized per entity
     exact = [
         e
-        for e in candidates
+        for e in (Entity.model_validate(value) for value in candidates)
         if _named_in(normalized, e) or normalized in {normalize_text(a) for a in e.aliases}
     ]
-    if indexed:
-        values = yield from semantic_search(
-            namespaces[0], query, filter=_filter(entity_type), limit=limit
-        )
-        ranked = [Entity.model_validate(value) for value in values]
-    else:
-        ranked = candidates[:limit]
     unique: dict[str, Entity] = {}
-    for e in [*exact, *ranked]:
+    for e in [*exact, *(Entity.model_validate(value) for value in ranked.values)]:
         unique.setdefault(e.key, e)
     return list(unique.values())[:limit]
 
@@ -410,12 +417,18 @@ _WORD = re.compile(r"\w+")
 
 def relevant_entities(
     namespaces: tuple[tuple[str, ...], tuple[str, ...]],
-    message: str,
+    message: TextQuery,
     *,
     limit: int,
     indexed: bool = False,
+    ranking: Ranking = "hybrid",
+    language: str | None = "english",
 ) -> Plan[list[Entity]]:
-    """Entities the message names (by name or alias), then those its words match."""
+    """Entities the message names (by name or alias), then the most relevant to it."""
     if limit <= 0 or not message.strip():
         return []
-    return (yield from search_entities(namespaces, message, limit=limit, indexed=indexed))
+    return (
+        yield from search_entities(
+            namespaces, message, limit=limit, indexed=indexed, ranking=ranking, language=language
+        )
+    )

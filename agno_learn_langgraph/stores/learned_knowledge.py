@@ -7,6 +7,7 @@ from typing import Any, Literal
 from langgraph.store.base import GetOp
 
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.records import LearnedKnowledge, Provenance, fingerprint, utcnow
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.base import (
@@ -15,9 +16,8 @@ from agno_learn_langgraph.stores.base import (
     as_item,
     namespace_scope,
     put,
-    ranked_namespace,
-    semantic_search,
 )
+from agno_learn_langgraph.stores.lexical import TextQuery
 
 __all__ = [
     "SaveOutcome",
@@ -102,17 +102,29 @@ def save_learning(
 
 
 def search_learnings(
-    namespace: tuple[str, ...], query: str, *, limit: int, indexed: bool
+    namespace: tuple[str, ...],
+    query: TextQuery,
+    *,
+    limit: int,
+    indexed: bool,
+    ranking: Ranking = "hybrid",
+    language: str | None = "english",
 ) -> Plan[list[LearnedKnowledge]]:
-    """Approved learnings ranked by relevance to ``query`` (semantic with an index, else BM25).
+    """Approved learnings relevant to ``query``, best first (see ``stores.ranking``).
 
     An empty query lists the newest.
     """
     if limit <= 0:
         return []
-    if indexed and query.strip():
-        values = yield from semantic_search(namespace, query, filter=APPROVED, limit=limit)
-        return [LearnedKnowledge.model_validate(value) for value in values]
-    index = yield from ranked_namespace(namespace, filter=APPROVED)
-    found = index.rank(query, limit=limit) if query.strip() else index.items[:limit]
+    ranked = yield from rank_namespace(
+        namespace,
+        query,
+        limit=limit,
+        key_of=lambda value: str(value["id"]),
+        filter=APPROVED,
+        indexed=indexed,
+        ranking=ranking,
+        language=language,
+    )
+    found = ranked.values if query.strip() else ranked.index.items[:limit]
     return [LearnedKnowledge.model_validate(value) for value in found]

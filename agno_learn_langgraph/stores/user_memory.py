@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langgraph.store.base import GetOp, Item, PutOp
 
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.records import Memory, Provenance, fingerprint, utcnow
 from agno_learn_langgraph.stores.base import (
     ROOT,
@@ -16,10 +19,9 @@ from agno_learn_langgraph.stores.base import (
     lookup_key,
     newest_first,
     put,
-    ranked_namespace,
     search_all,
-    semantic_search,
 )
+from agno_learn_langgraph.stores.lexical import TextQuery
 
 __all__ = [
     "add_memory",
@@ -55,22 +57,39 @@ def list_memories(user_id: str, *, limit: int = SCAN_LIMIT) -> Plan[list[Memory]
     return _memories(list(as_items(items)))
 
 
-def relevant_memories(user_id: str, query: str, *, limit: int, indexed: bool) -> Plan[list[Memory]]:
-    """Up to ``limit`` approved memories, most relevant to ``query`` first, then the newest.
+def relevant_memories(
+    user_id: str,
+    query: TextQuery,
+    *,
+    limit: int,
+    indexed: bool,
+    ranking: Ranking = "hybrid",
+    language: str | None = "english",
+) -> Plan[list[Memory]]:
+    """Up to ``limit`` approved memories relevant to ``query``, best first; when none is, the
+    newest (a profile-like overview for a greeting or "what do you know about me?").
 
-    With a vector index, exact semantic ranking over the stored vectors (``semantic_search``);
-    without one, BM25 over the user's memories
-    (an index cached in-process while the namespace is unchanged; see ``ranked_namespace``).
+    Ranked by BM25, by the stored vectors or both fused (``ranking``; lexical without a vector
+    index), with relevance floors, so weak matches do not fill the prompt (see ``ranking``).
     """
-    ns = memory_namespace(user_id)
     if limit <= 0:
         return []
-    if indexed and query.strip():
-        values = yield from semantic_search(ns, query, filter=APPROVED, limit=limit)
-        return [Memory.model_validate(value) for value in values]
-    index = yield from ranked_namespace(ns, filter=APPROVED)
-    ranked = index.rank(query, limit=limit, keep_unmatched=True)
-    return [Memory.model_validate(value) for value in ranked]
+    ranked = yield from rank_namespace(
+        memory_namespace(user_id),
+        query,
+        limit=limit,
+        key_of=_record_id,
+        filter=APPROVED,
+        indexed=indexed,
+        ranking=ranking,
+        language=language,
+    )
+    values = ranked.values if ranked.matched else ranked.index.items[:limit]
+    return [Memory.model_validate(value) for value in values]
+
+
+def _record_id(value: dict[str, Any]) -> str:
+    return str(value["id"])
 
 
 def add_memory(user_id: str, text: str, provenance: Provenance) -> Plan[tuple[Memory, bool]]:
