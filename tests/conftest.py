@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from agno_learn_langgraph.backends import Backend, aopen_store, describe_url, open_store
+from tests.fake_openai import fake_openai, fake_openai_server  # noqa: F401  (fixtures)
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore, IndexConfig

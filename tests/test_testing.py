@@ -11,6 +11,15 @@ from typing import Any
 
 import pytest
 from langchain.agents import create_agent
+from langchain_core.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelInvalidRequestError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelRefusalError,
+    OutputParserException,
+)
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
@@ -25,7 +34,11 @@ from agno_learn_langgraph.testing import (
     HashEmbeddings,
     ScriptedChatModel,
     ai_tool_calls,
+    api_error,
+    invalid_tool_call,
+    refusal,
     tool_call,
+    truncated,
 )
 
 
@@ -52,9 +65,9 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 def test_docstring_examples_run() -> None:
-    result = doctest.testmod(testing)
-    assert result.attempted > 0
-    assert result.failed == 0
+    results = [doctest.testmod(m) for m in (testing.chat, testing.replies, testing.embeddings)]
+    assert all(r.attempted > 0 for r in results)
+    assert sum(r.failed for r in results) == 0
 
 
 # -- chat path -------------------------------------------------------------------------------
@@ -432,3 +445,83 @@ def test_hash_embeddings_power_langgraph_store_search() -> None:
     store.put(("memories",), "tax", {"text": "Tax filing is due in April"})
     hits = store.search(("memories",), query="what tea does the user like", limit=2)
     assert hits[0].key == "tea"
+
+
+# -- faults: the ways real models fail -----------------------------------------------------------
+
+
+def test_an_invalid_tool_call_is_not_a_tool_call_and_create_agent_answers_it() -> None:
+    model = ScriptedChatModel([invalid_tool_call("lookup_weather", '{"city": "Par'), "Sorry."])
+    agent = create_agent(model, tools=[lookup_weather])
+    first = agent.invoke({"messages": [HumanMessage("Weather in Paris?")]})
+    bad = first["messages"][-1]
+    assert bad.tool_calls == [] and bad.invalid_tool_calls[0]["args"] == '{"city": "Par'
+    agent.invoke({"messages": [*first["messages"], HumanMessage("Well?")]})
+    answer = [m for m in model.calls[-1] if isinstance(m, ToolMessage)]
+    assert [(m.tool_call_id, m.status) for m in answer] == [
+        (bad.invalid_tool_calls[0]["id"], "error")
+    ]
+
+
+def test_a_refusal_is_a_reply_in_chat_and_an_error_in_structured_output() -> None:
+    model = ScriptedChatModel(
+        [refusal("I can't discuss that.")],
+        structured_responses=[refusal("No."), refusal("Still no.")],
+    )
+    reply = model.invoke("hi")
+    assert reply.content_blocks == [{"type": "refusal", "refusal": "I can't discuss that."}]
+    with pytest.raises(ModelRefusalError, match="No"):
+        model.with_structured_output(Fact).invoke("Extract")
+    raw = model.with_structured_output(Fact, include_raw=True).invoke("Extract")
+    assert raw["parsed"] is None and isinstance(raw["parsing_error"], ModelRefusalError)
+    assert raw["raw"].additional_kwargs["refusal"] == "Still no."
+
+
+def test_truncated_replies_stop_at_length() -> None:
+    model = ScriptedChatModel(
+        [truncated("Once upon a ti"), truncated(tool_call=("lookup_weather", {"city": "Paris"}))],
+        structured_responses=[truncated('{"text": "Tea is')],
+    )
+    text = model.invoke("story")
+    assert (text.text, text.response_metadata["finish_reason"]) == ("Once upon a ti", "length")
+    cut = model.bind_tools([lookup_weather]).invoke("weather")
+    assert cut.tool_calls == [] and cut.invalid_tool_calls[0]["name"] == "lookup_weather"
+    assert cut.response_metadata["finish_reason"] == "length"
+    with pytest.raises(OutputParserException, match="length"):
+        model.with_structured_output(Fact).invoke("Extract")
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "retryable"),
+    [
+        (429, ModelRateLimitError, True),
+        (500, ModelAPIError, True),
+        (503, ModelAPIError, True),
+        (400, ModelInvalidRequestError, False),
+        (401, ModelAuthenticationError, False),
+        (403, ModelPermissionDeniedError, False),
+    ],
+)
+def test_api_errors_raise_with_their_status(
+    status: int, error: type[Exception], retryable: bool
+) -> None:
+    model = ScriptedChatModel(
+        [api_error(status), "Recovered."],
+        structured_responses=[api_error(status, "bad schema"), {"text": "t", "confidence": 1}],
+    )
+    with pytest.raises(error) as chat_err:
+        model.invoke("hi")
+    assert chat_err.value.status_code == status  # type: ignore[attr-defined]
+    assert chat_err.value.is_retryable is retryable  # type: ignore[attr-defined]
+    assert model.invoke("again").content == "Recovered."
+    structured = model.with_structured_output(Fact)
+    with pytest.raises(error, match="bad schema"):
+        structured.invoke("Extract")
+    assert structured.invoke("Extract") == Fact(text="t", confidence=1)
+
+
+def test_a_structured_ai_message_is_parsed_as_json() -> None:
+    model = ScriptedChatModel(
+        structured_responses=[AIMessage('{"text": "Tea", "confidence": 0.5}')]
+    )
+    assert model.with_structured_output(Fact).invoke("x") == Fact(text="Tea", confidence=0.5)

@@ -1,83 +1,32 @@
-"""Offline test doubles: a scripted chat model and deterministic hash embeddings.
-
-They let tests, notebooks and demos run a real LangGraph graph with no network and no API key::
-
-    model = ScriptedChatModel([ai_tool_calls(tool_call("search", {"q": "tea"})), "Found it."])
-    reply = model.bind_tools([search]).invoke("Find tea")  # search: any @tool
-    assert reply.tool_calls[0]["name"] == "search"
-    assert model.invoke("Thanks").content == "Found it."
-    assert model.call_count == 2  # bound copies share the script and the call log
-"""
+"""The scripted chat model: replies, tool calls, structured output and faults from a script."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import math
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias, cast
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.embeddings import Embeddings
+from langchain_core.exceptions import ModelRefusalError, OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_messages
-from langchain_core.messages.tool import ToolCall
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, create_model
 
-from agno_learn_langgraph.stores.lexical import tokenize
-
-__all__ = [
-    "HashEmbeddings",
-    "ScriptedChatModel",
-    "ScriptedReply",
-    "ScriptedStructuredReply",
-    "ai_tool_calls",
-    "tool_call",
-]
-
-ScriptedReply: TypeAlias = (
-    str | AIMessage | Callable[[list[BaseMessage]], AIMessage | str] | Exception
+from agno_learn_langgraph.testing.replies import (
+    LENGTH_ERROR,
+    ScriptedReply,
+    ScriptedStructuredReply,
 )
-"""One step of a chat script: text, a message, a function of the conversation, or an error."""
 
-ScriptedStructuredReply: TypeAlias = (
-    dict[str, Any]
-    | BaseModel
-    | Callable[[list[BaseMessage]], dict[str, Any] | BaseModel]
-    | Exception
-)
-"""One step of a structured-output script: a value to validate, a function of the conversation,
-or an error."""
-
-
-def tool_call(name: str, args: dict[str, Any] | None = None, id: str | None = None) -> ToolCall:
-    """Build a tool call for a scripted reply; a missing ``id`` gets a fresh ``call_…`` id.
-
-    >>> tool_call("search", {"q": "tea"}, id="call_1")
-    {'name': 'search', 'args': {'q': 'tea'}, 'id': 'call_1', 'type': 'tool_call'}
-    """
-    return ToolCall(
-        name=name, args=dict(args or {}), id=id or f"call_{uuid.uuid4().hex[:12]}", type="tool_call"
-    )
-
-
-def ai_tool_calls(*calls: ToolCall, content: str = "") -> AIMessage:
-    """Build an AI message that requests the given tool calls.
-
-    >>> msg = ai_tool_calls(tool_call("search", {"q": "tea"}, id="call_1"))
-    >>> [c["name"] for c in msg.tool_calls]
-    ['search']
-    """
-    return AIMessage(content=content, tool_calls=list(calls))
+__all__ = ["ScriptedChatModel"]
 
 
 class _ScriptState:
@@ -144,7 +93,12 @@ class ScriptedChatModel(BaseChatModel):
         replies = list(responses or [])
         structured = list(structured_responses or [])
         _check_script(replies, "responses", (str, AIMessage), "a str, an AIMessage")
-        _check_script(structured, "structured_responses", (dict, BaseModel), "a dict, a BaseModel")
+        _check_script(
+            structured,
+            "structured_responses",
+            (dict, BaseModel, AIMessage),
+            "a dict, a BaseModel, a refusal() or truncated() message",
+        )
         if delay_s < 0 or (structured_delay_s is not None and structured_delay_s < 0):
             raise ValueError(
                 f"delay_s={delay_s!r}, structured_delay_s={structured_delay_s!r}: "
@@ -267,8 +221,10 @@ class ScriptedChatModel(BaseChatModel):
 
         A pydantic class yields an instance; a TypedDict or a JSON-schema dict yields a dict
         (a JSON schema is checked for its required top-level keys and their JSON types). A
-        malformed scripted value raises ``pydantic.ValidationError``, unless ``include_raw=True``,
-        which, like LangChain, returns ``{"raw", "parsed": None, "parsing_error"}`` instead.
+        malformed scripted value raises ``pydantic.ValidationError``, a :func:`refusal` step
+        ``ModelRefusalError`` and a :func:`truncated` step ``OutputParserException``, unless
+        ``include_raw=True``, which, like LangChain, returns ``{"raw", "parsed": None,
+        "parsing_error"}`` instead.
 
         Raises:
             NotImplementedError: the model was built with ``supports_structured_output=False``.
@@ -291,10 +247,14 @@ class ScriptedChatModel(BaseChatModel):
 
         def finish(value: Any) -> Any:
             if not include_raw:
-                return validate(value)
-            raw = AIMessage(content=json.dumps(_jsonable(value), default=str))
+                return validate(_parse_message(value) if isinstance(value, AIMessage) else value)
+            if isinstance(value, AIMessage):
+                raw = value.model_copy(deep=True)
+            else:
+                raw = AIMessage(content=json.dumps(_jsonable(value), default=str))
             try:
-                return {"raw": raw, "parsed": validate(value), "parsing_error": None}
+                parsed = validate(_parse_message(raw) if isinstance(value, AIMessage) else value)
+                return {"raw": raw, "parsed": parsed, "parsing_error": None}
             except Exception as exc:
                 return {"raw": raw, "parsed": None, "parsing_error": exc}
 
@@ -441,74 +401,13 @@ def _json_schema_validator(schema: dict[str, Any]) -> Callable[[Any], Any]:
     return validate
 
 
-# -- embeddings ----------------------------------------------------------------------------
-
-
-class HashEmbeddings(Embeddings):
-    """Deterministic offline embeddings by feature hashing, for tests (not for production).
-
-    Words (lowercased, accents folded, simple plurals stripped, common stopwords dropped) and
-    their character trigrams are hashed into ``dims`` signed buckets and the vector is
-    L2-normalised, so texts sharing words get a high cosine similarity. Empty text maps to one
-    fixed unit vector. The same text always gives the same vector, in every process.
-
-    >>> emb = HashEmbeddings()
-    >>> tea, likes_tea, tax = emb.embed_documents(
-    ...     ["The user prefers green teas", "User likes green tea", "Quarterly tax deadline"]
-    ... )
-    >>> dot = lambda a, b: sum(x * y for x, y in zip(a, b))
-    >>> dot(tea, likes_tea) > 0.5 > 0.2 > dot(tea, tax)
-    True
-    """
-
-    def __init__(self, dims: int = 256, *, trigram_weight: float = 0.5) -> None:
-        if dims < 8:
-            raise ValueError(f"dims={dims!r} is too small to separate texts; use dims >= 8.")
-        self.dims = dims
-        self.trigram_weight = trigram_weight
-
-    def __repr__(self) -> str:
-        return f"HashEmbeddings(dims={self.dims})"
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed each text."""
-        return [self.embed_query(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one text."""
-        vector = [0.0] * self.dims
-        words = _words(text)
-        features = [(w, 1.0) for w in words] + [
-            (g, self.trigram_weight) for w in words for g in _trigrams(w)
-        ]
-        for feature, weight in features or [(_EMPTY_FEATURE, 1.0)]:
-            bucket, sign = self._hash(feature)
-            vector[bucket] += sign * weight
-        norm = math.sqrt(sum(x * x for x in vector))
-        if norm == 0.0:  # every feature cancelled out; fall back to the empty-text vector
-            return self.embed_query("")
-        return [x / norm for x in vector]
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed each text (pure CPU work, so no thread hop)."""
-        return self.embed_documents(texts)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        """Embed one text (pure CPU work, so no thread hop)."""
-        return self.embed_query(text)
-
-    def _hash(self, feature: str) -> tuple[int, float]:
-        digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
-        return digest % self.dims, 1.0 if (digest >> 63) & 1 else -1.0
-
-
-_EMPTY_FEATURE = "\x00empty"
-
-
-def _words(text: str) -> list[str]:
-    return tokenize(text)  # the same words BM25 ranks by
-
-
-def _trigrams(word: str) -> list[str]:
-    padded = f"#{word}#"
-    return ["#3" + padded[i : i + 3] for i in range(len(padded) - 2)]
+def _parse_message(message: AIMessage) -> Any:
+    """The JSON value of a scripted structured ``AIMessage``, or the error a provider raises."""
+    if refused := message.additional_kwargs.get("refusal"):
+        raise ModelRefusalError(str(refused), raw_message=message)
+    if message.response_metadata.get("finish_reason") == "length":
+        raise OutputParserException(f"{LENGTH_ERROR}: {message.text!r}", llm_output=message.text)
+    try:
+        return json.loads(message.text)
+    except ValueError as exc:
+        raise OutputParserException(f"Invalid JSON: {exc}", llm_output=message.text) from exc
