@@ -1,12 +1,8 @@
 """Per-store configuration that reads like Agno's: ``LearningMode`` and a config per store.
 
->>> from agno_learn_langgraph import LearningMachine, LearningMode, UserProfileConfig
->>> machine = LearningMachine(
-...     user_profile=UserProfileConfig(mode=LearningMode.ALWAYS),
-...     learned_knowledge=True,
-... )
->>> machine.modes()
-{'user_profile': 'always', 'learned_knowledge': 'agentic'}
+>>> from agno_learn_langgraph import LearningMode, UserMemoryConfig
+>>> UserMemoryConfig(mode="agentic", max_memories_in_context=5).mode
+<LearningMode.AGENTIC: 'agentic'>
 """
 
 from __future__ import annotations

@@ -56,8 +56,6 @@ OwnerScope = Literal["user", "thread", "agent", "namespace"]
 """Which id owns a store's data: the user, the thread, the agent, or a configured namespace
 (``"global"``, ``"user"`` for per-user, or a custom name)."""
 
-_ALL = (LearningMode.ALWAYS, LearningMode.AGENTIC, LearningMode.PROPOSE)
-
 
 @dataclass(frozen=True)
 class StoreKind:
@@ -123,80 +121,46 @@ class StoreKind:
         return (self.name, namespace, self.owner_id(scope, namespace))
 
 
+_ALL = (LearningMode.ALWAYS, LearningMode.AGENTIC, LearningMode.PROPOSE)
+_ALWAYS, _AGENTIC = LearningMode.ALWAYS, LearningMode.AGENTIC
+
+_Fields = tuple[tuple[str, ...], tuple[str, ...]] | None
+
+
+def _kind(
+    name: StoreName,
+    owner: OwnerScope,
+    cli_name: str,
+    id_prefix: str | None,
+    ranked: bool,
+    extractable: bool,
+    proposal_fields: _Fields,
+    modes: tuple[LearningMode, ...],
+    default: LearningMode,
+) -> StoreKind:
+    title = name.replace("_", " ")
+    return StoreKind(name, owner, cli_name, title, id_prefix, ranked, extractable,
+                     proposal_fields, modes, default)  # fmt: skip
+
+
+# fmt: off
 KINDS: tuple[StoreKind, ...] = (
-    StoreKind(
-        name="user_profile",
-        owner="user",
-        cli_name="profile",
-        title="user profile",
-        id_prefix="profile:",
-        ranked=False,
-        extractable=True,
-        proposal_fields=(("field", "value"), ()),
-        supported_modes=_ALL,
-        default_mode=LearningMode.ALWAYS,
-    ),
-    StoreKind(
-        name="user_memory",
-        owner="user",
-        cli_name="memory",
-        title="user memory",
-        id_prefix="mem_",
-        ranked=True,
-        extractable=True,
-        proposal_fields=(("text",), ()),
-        supported_modes=_ALL,
-        default_mode=LearningMode.ALWAYS,
-    ),
-    StoreKind(
-        name="session_context",
-        owner="thread",
-        cli_name="session",
-        title="session context",
-        id_prefix="session:",
-        ranked=False,
-        extractable=True,
-        proposal_fields=None,
-        supported_modes=(LearningMode.ALWAYS,),
-        default_mode=LearningMode.ALWAYS,
-    ),
-    StoreKind(
-        name="entity_memory",
-        owner="namespace",
-        cli_name="entity",
-        title="entity memory",
-        id_prefix=None,
-        ranked=True,
-        extractable=True,
-        proposal_fields=(("entity", "fact"), ("entity_type",)),
-        supported_modes=_ALL,
-        default_mode=LearningMode.AGENTIC,
-    ),
-    StoreKind(
-        name="learned_knowledge",
-        owner="namespace",
-        cli_name="knowledge",
-        title="learned knowledge",
-        id_prefix="lk_",
-        ranked=True,
-        extractable=True,
-        proposal_fields=(("title", "learning"), ("context", "tags")),
-        supported_modes=_ALL,
-        default_mode=LearningMode.AGENTIC,
-    ),
-    StoreKind(
-        name="decision_log",
-        owner="agent",
-        cli_name="decision",
-        title="decision log",
-        id_prefix="dec_",
-        ranked=True,
-        extractable=False,
-        proposal_fields=None,
-        supported_modes=(LearningMode.AGENTIC,),
-        default_mode=LearningMode.AGENTIC,
-    ),
+    #     name                owner        CLI name     id prefix   ranked extracted
+    #     proposal fields (required, optional)          modes        default mode
+    _kind("user_profile",      "user",      "profile",   "profile:", False, True,
+          (("field", "value"), ()),                     _ALL,        _ALWAYS),
+    _kind("user_memory",       "user",      "memory",    "mem_",     True,  True,
+          (("text",), ()),                              _ALL,        _ALWAYS),
+    _kind("session_context",   "thread",    "session",   "session:", False, True,
+          None,                                         (_ALWAYS,),  _ALWAYS),
+    _kind("entity_memory",     "namespace", "entity",    None,       True,  True,
+          (("entity", "fact"), ("entity_type",)),       _ALL,        _AGENTIC),
+    _kind("learned_knowledge", "namespace", "knowledge", "lk_",      True,  True,
+          (("title", "learning"), ("context", "tags")), _ALL,        _AGENTIC),
+    _kind("decision_log",      "agent",     "decision",  "dec_",     True,  False,
+          None,                                         (_AGENTIC,), _AGENTIC),
 )
+# fmt: on
 """The six stores in canonical order (the order of prompts, reports and the CLI)."""
 
 _BY_NAME: dict[str, StoreKind] = {k.name: k for k in KINDS}

@@ -93,14 +93,8 @@ class LearningMachine:
         strict_recall: bool = False,
     ) -> None:
         check_namespace(namespace, "LearningMachine.namespace")
-        given: dict[StoreName, Any] = {
-            "user_profile": user_profile,
-            "user_memory": user_memory,
-            "session_context": session_context,
-            "entity_memory": entity_memory,
-            "learned_knowledge": learned_knowledge,
-            "decision_log": decision_log,
-        }
+        values = (user_profile, user_memory, session_context, entity_memory, learned_knowledge)
+        given: dict[StoreName, Any] = dict(zip(STORE_NAMES, (*values, decision_log), strict=True))
         self.stores: dict[StoreName, StoreConfig] = {}
         for store in STORE_NAMES:
             config = coerce_store(store, given[store])

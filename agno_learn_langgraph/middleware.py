@@ -84,6 +84,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
         self.extraction_model = extraction_model
         self.background = background
         self._extracting = bool(extraction_stores(machine))
+        self._extract: dict[str, Any] = {"model": extraction_model, "background": background}
         self._proposing = bool(machine.stores_in_mode(LearningMode.PROPOSE))
         if self._extracting:
             resolve_models(machine, extraction_stores(machine), extraction_model)
@@ -131,14 +132,7 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
         if self._proposing:
             review_pending(self.machine, store, scope)
         if self._extracting:
-            schedule_extraction(
-                self.machine,
-                store,
-                scope,
-                state["messages"],
-                model=self.extraction_model,
-                background=self.background,
-            )
+            schedule_extraction(self.machine, store, scope, state["messages"], **self._extract)
         return None
 
     async def aafter_agent(
@@ -150,11 +144,6 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
             await areview_pending(self.machine, store, scope)
         if self._extracting:
             await aschedule_extraction(
-                self.machine,
-                store,
-                scope,
-                state["messages"],
-                model=self.extraction_model,
-                background=self.background,
+                self.machine, store, scope, state["messages"], **self._extract
             )
         return None
