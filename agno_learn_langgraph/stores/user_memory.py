@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from langgraph.store.base import GetOp, Item, PutOp
@@ -65,9 +66,12 @@ def relevant_memories(
     indexed: bool,
     ranking: Ranking = "hybrid",
     language: str | None = "english",
+    fill: bool = False,
 ) -> Plan[list[Memory]]:
     """Up to ``limit`` approved memories relevant to ``query``, best first; when none is, the
     newest (a profile-like overview for a greeting or "what do you know about me?").
+    ``fill=True`` pads the relevant ones with the newest others up to ``limit`` (extraction
+    shows the model what it may update or repeat).
 
     Ranked by BM25, by the stored vectors or both fused (``ranking``; lexical without a vector
     index), with relevance floors, so weak matches do not fill the prompt (see ``ranking``).
@@ -84,7 +88,11 @@ def relevant_memories(
         ranking=ranking,
         language=language,
     )
-    values = ranked.values if ranked.matched else ranked.index.items[:limit]
+    values = list(ranked.values) if ranked.matched else []
+    if fill or not values:
+        chosen = {_record_id(v) for v in values}
+        newest = (v for v in ranked.index.items if _record_id(v) not in chosen)
+        values.extend(islice(newest, limit - len(values)))
     return [Memory.model_validate(value) for value in values]
 
 
