@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,14 +28,21 @@ from agno_learn_langgraph import (
 )
 from agno_learn_langgraph.testing import ScriptedChatModel
 
+logger = logging.getLogger("agno_learn_langgraph.recipes")
+
 SYSTEM_PROMPT = "You are a helpful assistant that remembers what matters to the user."
 
 
 @dataclass
 class Context:
-    """Run context of the recipes: who the turn belongs to."""
+    """Run context of the recipes: who the turn belongs to.
 
-    user_id: str
+    ``user_id`` has a default so that a run without one (e.g. from a LangGraph server client)
+    reaches the stores, whose ``MissingScopeError`` names the fix, instead of failing on the
+    context class with a bare ``TypeError``.
+    """
+
+    user_id: str | None = None
     agent_id: str = "demo-agent"
 
 
@@ -52,7 +60,14 @@ def resolve_chat_model(spec: str | None = None) -> BaseChatModel | None:
 
 
 def offline_model() -> ScriptedChatModel:
-    """The stand-in when no real model is configured: it answers 'OK' and extracts nothing."""
+    """The stand-in when no real model is configured: it answers 'OK' and extracts nothing.
+
+    It says so in the log (a served graph must not look like it learns when it cannot).
+    """
+    logger.warning(
+        "No chat model configured (set OPENAI_API_KEY, or pass model=): this graph uses the "
+        "offline scripted model, which answers 'OK' and learns nothing."
+    )
     return ScriptedChatModel(
         default_response="OK (scripted model: set OPENAI_API_KEY for a real one)",
         structured_responses=[lambda messages: {}],
