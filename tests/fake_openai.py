@@ -516,6 +516,7 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     status: int = 0
+    error: str = ""
 
 
 class FakeOpenAI:
@@ -644,7 +645,7 @@ class FakeOpenAI:
             record.status = 200
             return 200, answer, {}
         except ApiError as error:
-            record.status = error.status
+            record.status, record.error = error.status, error.message
             return error.status, error.body(), error.headers
 
     def _chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
