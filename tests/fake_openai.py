@@ -647,6 +647,13 @@ class FakeOpenAI:
         except ApiError as error:
             record.status, record.error = error.status, error.message
             return error.status, error.body(), error.headers
+        except Exception as exc:  # a bug in the fake or in a scripted callable: fail the test
+            problem = f"fake server could not answer {path}: {type(exc).__name__}: {exc}"
+            with self._lock:
+                self.problems.append(problem)
+            error = ApiError(500, problem, None, None, "server_error")
+            record.status, record.error = 500, problem
+            return 500, error.body(), {}
 
     def _chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
         check_chat_request(body)
