@@ -160,7 +160,9 @@ def greet_by_recalled_name(messages: list[BaseMessage]) -> str:
 
 @pytest.mark.notebook
 def test_notebook_01_runs_with_chat_openai(
-    fake_openai: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+    fake_openai: FakeOpenAI,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import nbclient
     import nbformat
@@ -188,17 +190,13 @@ def test_notebook_01_runs_with_chat_openai(
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
     nb = nbformat.read(ROOT / "notebooks" / "01_always_mode.ipynb", as_version=4)
-    env = {**fake_env(fake_openai), "JUPYTER_PATH": str(kernels)}
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        nbclient.NotebookClient(
-            nb, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}, timeout=180
-        ).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    for key in [k for k in os.environ if k.startswith(("OPENAI_", "AGNO_LEARN_"))]:
+        monkeypatch.delenv(key)
+    for key, value in {**fake_openai.env(), "JUPYTER_PATH": str(kernels)}.items():
+        monkeypatch.setenv(key, value)  # the kernel inherits this process's environment
+    nbclient.NotebookClient(
+        nb, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}, timeout=180
+    ).execute()
     out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Model: ChatOpenAI (real)" in out
     assert "Nice to meet you, Ali!" in out
@@ -382,7 +380,7 @@ def extract_once(machine: LearningMachine) -> tuple[Any, str]:
     return report, learned
 
 
-def test_every_default_store_extracts_through_a_strict_schema(fake_openai: FakeOpenAI) -> None:
+def test_every_extracting_store_fits_the_strict_subset(fake_openai: FakeOpenAI) -> None:
     fake_openai.script_structured({"profile": {"set": {"name": "Alice Chen"}}})
     machine = LearningMachine(
         model=fake_openai.chat_model(),
