@@ -31,6 +31,7 @@ MODULES = [
     ("bench_always.py", "always"),
     ("bench_concurrency.py", "concurrency"),
     ("bench_quality.py", "quality"),
+    ("bench_tokens.py", "tokens"),
 ]
 PACKAGES = [
     "agno-learn-langgraph",
@@ -39,6 +40,8 @@ PACKAGES = [
     "langgraph-checkpoint-postgres",
     "langgraph-checkpoint-sqlite",
     "langchain-core",
+    "langchain-openai",
+    "tiktoken",
     "psycopg",
     "pgserver",
     "numpy",

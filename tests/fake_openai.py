@@ -516,6 +516,7 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     status: int = 0
+    error: str = ""
 
 
 class FakeOpenAI:
@@ -644,8 +645,15 @@ class FakeOpenAI:
             record.status = 200
             return 200, answer, {}
         except ApiError as error:
-            record.status = error.status
+            record.status, record.error = error.status, error.message
             return error.status, error.body(), error.headers
+        except Exception as exc:  # a bug in the fake or in a scripted callable: fail the test
+            problem = f"fake server could not answer {path}: {type(exc).__name__}: {exc}"
+            with self._lock:
+                self.problems.append(problem)
+            error = ApiError(500, problem, None, None, "server_error")
+            record.status, record.error = 500, problem
+            return 500, error.body(), {}
 
     def _chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
         check_chat_request(body)

@@ -19,6 +19,7 @@ MODULES = {
     "bench_overhead.py": "overhead",
     "bench_concurrency.py": "concurrency",
     "bench_quality.py": "quality",
+    "bench_tokens.py": "tokens",
 }
 
 

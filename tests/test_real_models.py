@@ -36,7 +36,7 @@ from agno_learn_langgraph import (
     extract_learnings,
     open_store,
 )
-from agno_learn_langgraph.testing import ScriptedChatModel
+from agno_learn_langgraph.testing import HashEmbeddings, ScriptedChatModel
 from tests.fake_openai import (
     FakeOpenAI,
     http_error,
@@ -160,7 +160,9 @@ def greet_by_recalled_name(messages: list[BaseMessage]) -> str:
 
 @pytest.mark.notebook
 def test_notebook_01_runs_with_chat_openai(
-    fake_openai: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+    fake_openai: FakeOpenAI,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import nbclient
     import nbformat
@@ -188,17 +190,13 @@ def test_notebook_01_runs_with_chat_openai(
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
     nb = nbformat.read(ROOT / "notebooks" / "01_always_mode.ipynb", as_version=4)
-    env = {**fake_env(fake_openai), "JUPYTER_PATH": str(kernels)}
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        nbclient.NotebookClient(
-            nb, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}, timeout=180
-        ).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    for key in [k for k in os.environ if k.startswith(("OPENAI_", "AGNO_LEARN_"))]:
+        monkeypatch.delenv(key)
+    for key, value in {**fake_openai.env(), "JUPYTER_PATH": str(kernels)}.items():
+        monkeypatch.setenv(key, value)  # the kernel inherits this process's environment
+    nbclient.NotebookClient(
+        nb, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}, timeout=180
+    ).execute()
     out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Model: ChatOpenAI (real)" in out
     assert "Nice to meet you, Ali!" in out
@@ -216,34 +214,84 @@ def two_turns(graph: Any, config: dict[str, Any]) -> list[Any]:
     return [first, second]
 
 
-@pytest.mark.parametrize(
-    "bad_reply",
-    [
+# Each fault as the fake server injects it and as the scripted model plays it.
+BAD_ARGS = '{"name": "Acme", "entity_type": '
+FAULTS: dict[str, tuple[Any, Any]] = {
+    "length": (
         truncated(tool_call=("create_entity", {"name": "Acme", "entity_type": "company"})),
-        invalid_tool_call("create_entity", '{"name": "Acme", "entity_type": '),
-    ],
-    ids=["length", "invalid-json"],
-)
+        testing.truncated(tool_call=("create_entity", {"name": "Acme", "entity_type": "company"})),
+    ),
+    "invalid-json": (
+        invalid_tool_call("create_entity", BAD_ARGS),
+        testing.invalid_tool_call("create_entity", BAD_ARGS),
+    ),
+    "429": (http_error(429, retry_after=0.01), testing.api_error(429)),
+    "500": (http_error(500), testing.api_error(500)),
+    "503": (http_error(503), testing.api_error(503)),
+    "refusal": (refusal(), testing.refusal()),
+    "length-json": (truncated(), testing.truncated('{"memories": {"add": ["Likes gr')),
+    "400": (http_error(400, "Invalid schema for response_format"), testing.api_error(400)),
+    "401": (http_error(401), testing.api_error(401)),
+    "403": (http_error(403), testing.api_error(403)),
+}
+CLIENTS = ["openai", "scripted"]
+
+
+class Models:
+    """A chat model replying ``replies`` and extracting ``structured``: ChatOpenAI against the
+    fake server, or the scripted model, with the faults named in ``FAULTS``."""
+
+    def __init__(self, client: str, fake: FakeOpenAI, replies: list[Any], structured: list[Any]):
+        self.client, self.fake = client, fake
+        pick = 0 if client == "openai" else 1
+
+        def item(x: Any) -> Any:
+            return FAULTS[x][pick] if isinstance(x, str) and x in FAULTS else x
+
+        if client == "openai":
+            fake.script(*[item(x) for x in replies])
+            fake.script_structured(*[item(x) for x in structured])
+            self.chat: Any = fake.chat_model()
+        else:
+            learn_nothing = [{}] * 5  # the background extraction after each turn
+            self.chat = ScriptedChatModel(
+                [item(x) for x in replies],
+                structured_responses=[item(x) for x in structured] or learn_nothing,
+            )
+
+    def bad_call_id(self, reply: AIMessage) -> str:
+        return str(reply.invalid_tool_calls[0]["id"])
+
+    def structured_calls(self) -> int:
+        if self.client == "openai":
+            return len([b for b in self.fake.chat_requests if "response_format" in b])
+        return int(self.chat.structured_call_count)
+
+    def rejected(self) -> list[int]:
+        return [s for s in self.fake.statuses() if s != 200] if self.client == "openai" else []
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("fault", ["length", "invalid-json"])
 def test_an_invalid_tool_call_is_answered_and_the_thread_goes_on(
-    fake_openai: FakeOpenAI, bad_reply: Any
+    fake_openai: FakeOpenAI, client: str, fault: str
 ) -> None:
     from nodes._wiring import build_learning_graph
 
-    fake_openai.script(bad_reply, "Sorry, let me note Acme properly next time.", "Hello again.")
-    chat = fake_openai.chat_model()
-    machine = LearningMachine(model=chat, user_profile=True, entity_memory=True)
+    models = Models(client, fake_openai, [fault, "Sorry, I'll note Acme next time.", "Hi."], [])
+    machine = LearningMachine(model=models.chat, user_profile=True, entity_memory=True)
     with open_store(":memory:") as backend:
-        graph = build_learning_graph(machine, chat).compile(
+        graph = build_learning_graph(machine, models.chat).compile(
             store=backend.store, checkpointer=backend.checkpointer
         )
         first, second = two_turns(graph, {"configurable": {"thread_id": "t-invalid"}})
     machine.close()
-    bad_id = bad_reply.tool_calls[0][0]
+    (bad,) = [m for m in first["messages"] if isinstance(m, AIMessage) and m.invalid_tool_calls]
     answers = [m for m in first["messages"] if isinstance(m, ToolMessage)]
-    assert [(m.tool_call_id, m.status) for m in answers] == [(bad_id, "error")]
-    assert first["messages"][-1].text == "Sorry, let me note Acme properly next time."
-    assert second["messages"][-1].text == "Hello again."
-    assert 400 not in fake_openai.statuses()
+    assert [(m.tool_call_id, m.status) for m in answers] == [(models.bad_call_id(bad), "error")]
+    assert first["messages"][-1].text == "Sorry, I'll note Acme next time."
+    assert second["messages"][-1].text == "Hi."
+    assert models.rejected() == []
 
 
 def test_create_agent_answers_an_invalid_tool_call(fake_openai: FakeOpenAI) -> None:
@@ -275,24 +323,39 @@ def test_create_agent_answers_an_invalid_tool_call(fake_openai: FakeOpenAI) -> N
 # -- embedding outages ---------------------------------------------------------------------------
 
 
-def test_an_embedding_outage_does_not_fail_the_turn(fake_openai: FakeOpenAI) -> None:
+class FailingEmbeddings(HashEmbeddings):
+    """Hash embeddings that fail like an embeddings endpoint in an outage, when told to."""
+
+    failing = False
+
+    def embed_query(self, text: str) -> list[float]:
+        if self.failing:
+            raise testing.api_error(500, "embeddings outage")
+        return super().embed_query(text)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_embedding_outage_does_not_fail_the_turn(fake_openai: FakeOpenAI, client: str) -> None:
     from nodes._wiring import build_learning_graph
 
-    fake_openai.script("Hi Ali.", "Still here.")
-    chat = fake_openai.chat_model()
-    index = {"dims": 64, "embed": fake_openai.embeddings_model(), "fields": ["search_text"]}
-    machine = LearningMachine(model=chat, user_memory="agentic", learned_knowledge=True)
+    models = Models(client, fake_openai, ["Hi Ali.", "Still here."], [])
+    failing = FailingEmbeddings(64)
+    embed = fake_openai.embeddings_model() if client == "openai" else failing
+    index = {"dims": 64, "embed": embed, "fields": ["search_text"]}
+    machine = LearningMachine(model=models.chat, user_memory="agentic", learned_knowledge=True)
     with open_store(":memory:", index=index) as backend:  # type: ignore[arg-type]
-        graph = build_learning_graph(machine, chat).compile(
+        graph = build_learning_graph(machine, models.chat).compile(
             store=backend.store, checkpointer=backend.checkpointer
         )
         config = {"configurable": {"thread_id": "t-outage"}}
         graph.invoke({"messages": [("user", "I'm Ali.")]}, config, context=ALICE)
         fake_openai.fail_embeddings(500, times=10)
+        failing.failing = True
         out = graph.invoke({"messages": [("user", "Anything on tea?")]}, config, context=ALICE)
     machine.close()
     assert out["messages"][-1].text == "Still here."
-    assert 500 in fake_openai.statuses("/embeddings")
+    if client == "openai":
+        assert 500 in fake_openai.statuses("/embeddings")
 
 
 # -- strict schemas and the extraction's error handling --------------------------------------
@@ -317,7 +380,7 @@ def extract_once(machine: LearningMachine) -> tuple[Any, str]:
     return report, learned
 
 
-def test_every_default_store_extracts_through_a_strict_schema(fake_openai: FakeOpenAI) -> None:
+def test_every_extracting_store_fits_the_strict_subset(fake_openai: FakeOpenAI) -> None:
     fake_openai.script_structured({"profile": {"set": {"name": "Alice Chen"}}})
     machine = LearningMachine(
         model=fake_openai.chat_model(),
@@ -354,47 +417,34 @@ def test_a_custom_profile_with_a_mapping_extracts_in_strict_mode(fake_openai: Fa
     assert report.status == "applied" and '"Alice Chen"' in learned
 
 
-@pytest.mark.parametrize("status", [400, 401, 403])
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("fault", ["400", "401", "403"])
 def test_errors_that_cannot_succeed_are_not_retried(
-    fake_openai: FakeOpenAI, status: int, caplog: pytest.LogCaptureFixture
+    fake_openai: FakeOpenAI, client: str, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake_openai.script_structured(http_error(status, times=10))
+    models = Models(client, fake_openai, [], [fault] * 10)
     machine = LearningMachine(
-        model=fake_openai.chat_model(), user_memory=True, background=False, retry_backoff_s=0.01
+        model=models.chat, user_memory=True, background=False, retry_backoff_s=0.01
     )
     with caplog.at_level(logging.WARNING, logger="agno_learn_langgraph"):
         report, _ = extract_once(machine)
     machine.close()
     assert report.status == "failed"
-    assert fake_openai.statuses() == [status]  # one request, no retry
-    assert len([r for r in caplog.records if str(status) in r.getMessage()]) == 1
+    assert models.structured_calls() == 1  # no retry
+    assert len([r for r in caplog.records if fault in r.getMessage()]) == 1
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        http_error(429, retry_after=0.01),
-        http_error(500),
-        http_error(503),
-        refusal(),
-        truncated(),
-    ],
-    ids=["429", "500", "503", "refusal", "length"],
-)
-def test_errors_that_can_succeed_are_retried(fake_openai: FakeOpenAI, fault: Any) -> None:
-    fake_openai.script_structured(fault, {"memories": {"add": ["Likes green tea"]}})
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("fault", ["429", "500", "503", "refusal", "length-json"])
+def test_errors_that_can_succeed_are_retried(
+    fake_openai: FakeOpenAI, client: str, fault: str
+) -> None:
+    models = Models(client, fake_openai, [], [fault, {"memories": {"add": ["Likes green tea"]}}])
     machine = LearningMachine(
-        model=fake_openai.chat_model(), user_memory=True, background=False, retry_backoff_s=0.01
+        model=models.chat, user_memory=True, background=False, retry_backoff_s=0.01
     )
     report, learned = extract_once(machine)
     machine.close()
     assert report.status == "applied"
-    assert len(fake_openai.chat_requests) == 2
+    assert models.structured_calls() == 2
     assert "Likes green tea" in learned
-
-
-def test_the_scripted_model_plays_the_same_faults() -> None:
-    """The offline double covers what the fake server injects (tests/test_testing.py details)."""
-    model = ScriptedChatModel([testing.invalid_tool_call("search", '{"q": "te')])
-    reply = model.invoke("hi")
-    assert reply.tool_calls == [] and reply.invalid_tool_calls[0]["name"] == "search"
