@@ -206,7 +206,9 @@ def test_chat_openai_sends_the_strict_schema_without_unused_defs() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(json.loads(request.content))
-        reply = {"role": "assistant", "content": json.dumps({"profile": None, "memories": None})}
+        profile = {"set": {"preferences": [{"key": "tea", "value": "green"}]}, "clear": []}
+        content = json.dumps({"profile": profile, "memories": None})
+        reply = {"role": "assistant", "content": content}
         body = {
             "id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
             "choices": [{"index": 0, "finish_reason": "stop", "message": reply}],
@@ -223,6 +225,7 @@ def test_chat_openai_sends_the_strict_schema_without_unused_defs() -> None:
     schema = build_output_schema(("user_profile", "user_memory"), CustomProfile)
     result = llm.with_structured_output(schema).invoke("hi")
     assert isinstance(result, schema)
+    assert result.profile.set.preferences == {"tea": "green"}  # type: ignore[attr-defined]
     response_format = sent[0]["response_format"]
     assert response_format["type"] == "json_schema"
     assert response_format["json_schema"]["strict"] is True
