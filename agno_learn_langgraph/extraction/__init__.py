@@ -7,15 +7,15 @@ The core is LangGraph-free and shared by a sync and an async shell; each module 
   ``machine.max_messages_per_extraction``).
 * ``parts``: one extraction part per store (what it reads for the prompt, its output field,
   how its changes are written): the only module here that names stores.
-* ``outputs`` / ``schema``: the pydantic models the model fills in, and the output schema of
-  one call (a field per store it serves).
+* ``outputs`` / ``schema`` / ``strict``: the pydantic models the model fills in, the output
+  schema of one call (a field per store it serves), sent in OpenAI's strict ``json_schema`` form.
+* ``calls``: one call per distinct extraction model (by default every store uses the machine's
+  model, so a turn costs ONE call), run with ``with_structured_output`` (or a JSON prompt);
+  timeouts, 429, 5xx, refusals and truncated output are retried, other client errors are not.
 * ``prepare``: :func:`plan_prepare` (a store plan) reads the cursor and loads the records the
   model needs to choose update versus add: the profile, the session context, the memories most
   relevant to the new messages (with ids), the entities they name, related learnings. The
   prompt is bounded whatever the conversation's length.
-* ``calls``: one call per distinct extraction model (by default every store uses the machine's
-  model, so a turn costs ONE call), run with ``with_structured_output`` (or a JSON prompt) under
-  the one retry policy.
 * ``apply``: :func:`plan_apply` writes the validated changes through the store plans with
   ``Provenance(mode="always")`` (proposals for stores in PROPOSE mode); the cursor only moves
   after a successful apply, so messages a failed extraction missed are read next time.

@@ -42,6 +42,8 @@ class ExtractionReport:
         calls: model calls made, retries included.
         changes: one line per change written (or proposed).
         error: the last error, when failed.
+        permanent: the failure was one retrying cannot fix (HTTP 400/401/403/404, ...): it was
+            not retried, and ``error`` names the fix.
     """
 
     status: Literal["applied", "nothing_new", "failed"]
@@ -49,6 +51,7 @@ class ExtractionReport:
     calls: int = 0
     changes: list[str] = field(default_factory=list)
     error: str | None = None
+    permanent: bool = False
 
 
 @dataclass

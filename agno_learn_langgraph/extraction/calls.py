@@ -46,7 +46,9 @@ __all__ = [
     "build_calls",
     "invoke_call",
     "parse_json_reply",
+    "permanent_fix",
     "resolve_models",
+    "status_code",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,12 @@ CALL_CONFIG: RunnableConfig = {
 
 
 class ExtractionFailedError(LearningError):
-    """Every attempt of an extraction model call failed (raised inside background jobs only)."""
+    """An extraction model call failed: every attempt, or at once with an error retrying cannot
+    fix (``permanent``: HTTP 400/401/403/404 and other client errors but 408, 409, 429)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass
@@ -88,9 +95,16 @@ def resolve_models(
 ) -> dict[StoreName, BaseChatModel]:
     """The model of each store: its config's, else ``model``, else the machine's.
 
+    The doors call it when they are built, so it also checks that the output schema of these
+    stores can be sent in strict form (a custom profile schema may not).
+
     Raises:
         ValueError: a store has no model at all.
+        StrictSchemaError: a custom profile field has a type strict structured output cannot
+            express; the message names the field and the fix.
     """
+    options = output_options(machine)
+    build_output_schema(tuple(stores), options.profile_schema, options.planning)
     out: dict[StoreName, BaseChatModel] = {}
     for store in stores:
         config = machine.config(store)
@@ -222,14 +236,81 @@ def _structured(call: ExtractionCall) -> Any:
         return None
 
 
+_FIXES: dict[int, str] = {
+    400: (
+        "the provider rejected the request as invalid. If the error names the response format "
+        "or schema, this model or endpoint lacks strict structured output (json_schema): use a "
+        "model that has it, or one whose with_structured_output calls tools. If it names the "
+        "context length, lower LearningMachine(max_messages_per_extraction=...)"
+    ),
+    401: (
+        "the API key was rejected: give the extraction model a valid key (e.g. OPENAI_API_KEY, "
+        "or api_key= of the chat model)"
+    ),
+    403: (
+        "the key may not use this model or endpoint: check the model name and the key's "
+        "project or organization permissions"
+    ),
+    404: (
+        "the model or endpoint does not exist: check the extraction model's name (model=) and "
+        "its base_url"
+    ),
+}
+_RETRYABLE_CLIENT_ERRORS = frozenset({408, 409, 429})
+_LOGGED_CAUSES: set[tuple[Any, ...]] = set()
+_MAX_LOGGED_CAUSES = 1024
+
+
+def status_code(exc: BaseException) -> int | None:
+    """The HTTP status an API error carries (``status_code``, or its ``response``'s), if any."""
+    for candidate in (exc, getattr(exc, "response", None), exc.__cause__):
+        code = getattr(candidate, "status_code", None)
+        if isinstance(code, int):
+            return code
+    return None
+
+
+def permanent_fix(exc: BaseException) -> str | None:
+    """The fix for an error retrying cannot fix (a 4xx but 408/409/429), else ``None``."""
+    status = status_code(exc)
+    if status is None or not 400 <= status < 500 or status in _RETRYABLE_CLIENT_ERRORS:
+        return None
+    return _FIXES.get(
+        status, f"the provider refused the request (HTTP {status}); fix the request or model"
+    )
+
+
+def _permanent_failure(call: ExtractionCall, exc: BaseException, fix: str) -> ExtractionFailedError:
+    """Report an error retrying cannot fix: logged once per cause (not per turn), with the fix."""
+    status = status_code(exc)
+    stores = ", ".join(call.stores)
+    message = (
+        f"Extraction for {stores} failed with HTTP {status} ({type(exc).__name__}), which "
+        f"retrying cannot fix, so it was not retried: {exc} Fix: {fix}."
+    )
+    cause = (id(call.model), status, type(exc).__name__, call.stores)
+    if cause not in _LOGGED_CAUSES:
+        if len(_LOGGED_CAUSES) >= _MAX_LOGGED_CAUSES:
+            _LOGGED_CAUSES.clear()
+        _LOGGED_CAUSES.add(cause)
+        logger.error("%s (Logged once; later failures of this cause are logged at DEBUG.)", message)
+    else:
+        logger.debug(message)
+    return ExtractionFailedError(message, permanent=True)
+
+
 def _retry_delay(
     machine: LearningMachine, call: ExtractionCall, attempt: int, exc: BaseException
 ) -> float:
     """Log a failed attempt (0-based) and return the backoff before the next one.
 
     Raises:
-        ExtractionFailedError: that was the last attempt.
+        ExtractionFailedError: that was the last attempt, or ``exc`` is one retrying cannot
+            fix (:func:`permanent_fix`).
     """
+    fix = permanent_fix(exc)
+    if fix is not None:
+        raise _permanent_failure(call, exc, fix) from exc
     total = machine.max_retries + 1
     logger.warning(
         "Extraction call for %s failed (attempt %d of %d): %s: %s",

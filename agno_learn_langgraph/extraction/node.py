@@ -54,6 +54,14 @@ def _data_keys(
     return [data_key(s, scope, machine.namespace_for(s)) for s in stores]
 
 
+def _failed(
+    transcript: Sequence[object], calls: int, exc: ExtractionFailedError
+) -> ExtractionReport:
+    return ExtractionReport(
+        "failed", len(transcript), calls, error=str(exc), permanent=exc.permanent
+    )
+
+
 def _start(
     machine: LearningMachine, scope: Scope, model: BaseChatModel | None
 ) -> tuple[tuple[StoreName, ...], dict[StoreName, BaseChatModel]]:
@@ -94,7 +102,7 @@ def extract_learnings(
     try:
         outputs = [invoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)]
     except ExtractionFailedError as exc:
-        return ExtractionReport("failed", len(prepared.transcript), counter[0], error=str(exc))
+        return _failed(prepared.transcript, counter[0], exc)
     with write_lock(*_data_keys(machine, stores, scope)):
         report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
     report.calls = counter[0]
@@ -124,7 +132,7 @@ async def aextract_learnings(
             await ainvoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)
         ]
     except ExtractionFailedError as exc:
-        return ExtractionReport("failed", len(prepared.transcript), counter[0], error=str(exc))
+        return _failed(prepared.transcript, counter[0], exc)
     async with async_write_lock(*_data_keys(machine, stores, scope)):
         report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
     report.calls = counter[0]
@@ -135,7 +143,8 @@ async def aextract_learnings(
 
 
 def _raise_if_failed(report: ExtractionReport) -> ExtractionReport:
-    if report.status == "failed":
+    """Raise for a failure the runner should log; a permanent one was logged once already."""
+    if report.status == "failed" and not report.permanent:
         raise ExtractionFailedError(report.error or "extraction failed")
     return report
 

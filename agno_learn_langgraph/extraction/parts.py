@@ -116,8 +116,12 @@ def _read_profile(req: ReadRequest) -> Plan[Any]:
     return user_profile.get_profile(req.scope.require_user("user_profile"), schema)
 
 
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
 def _apply_profile(step: ApplyStep, changes: Any) -> Plan[None]:
-    values = changes.set.model_dump(exclude_none=True)
+    # strict output fills every field: null, "" or an empty list/dict there means "no change"
+    values = {k: v for k, v in changes.set.model_dump().items() if v not in _EMPTY}
     if step.proposing:
         for name, value in values.items():
             yield from step.propose({"field": name, "value": value})
