@@ -74,7 +74,7 @@ _EMPTY_FEATURE = "\x00empty"
 
 
 def _words(text: str) -> list[str]:
-    return tokenize(text)  # the same words BM25 ranks by
+    return tokenize(text.lower())  # the words BM25 ranks by, case folded (names too)
 
 
 def _trigrams(word: str) -> list[str]:
