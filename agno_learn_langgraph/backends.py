@@ -7,7 +7,10 @@ Three kinds of URL are accepted:
 * a SQLite file (``"learn.db"``, ``"./data/learn.sqlite"``, ``"sqlite:///learn.db"``):
   ``SqliteStore`` + ``SqliteSaver`` on that file;
 * a PostgreSQL URL (``"postgresql://user:pw@host:5432/db"``, ``postgres://`` or
-  ``postgresql+psycopg://``): ``PostgresStore`` + ``PostgresSaver`` sharing one connection pool.
+  ``postgresql+psycopg://``): ``PostgresStore`` + ``PostgresSaver`` sharing one connection pool;
+* a LangGraph server (``"http://127.0.0.1:2024"``, ``https://``): its store through the HTTP
+  store API (:class:`~agno_learn_langgraph.remote.RemoteStore`); no checkpointer (``None``): the
+  server keeps its threads.
 
 Example (offline)::
 
@@ -50,26 +53,31 @@ __all__ = [
     "open_store",
 ]
 
-BackendKind = Literal["memory", "sqlite", "postgres"]
+BackendKind = Literal["memory", "sqlite", "postgres", "server"]
 
 MEMORY_URL = ":memory:"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SQLITE_SCHEME = "sqlite:///"
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+_SERVER_SCHEMES = ("http://", "https://")
 _CONNECT_TIMEOUT_S = 5
 
 ACCEPTED_FORMS = (
     "':memory:'; a SQLite file path ending in .db, .sqlite or .sqlite3 (or 'sqlite:///path'); "
     "a PostgreSQL URL 'postgresql://user:password@host:5432/dbname' "
-    "(postgres:// and postgresql+psycopg:// also accepted)"
+    "(postgres:// and postgresql+psycopg:// also accepted); "
+    "a LangGraph server 'http://host:port' (https:// also accepted)"
 )
 
 
 class Backend(NamedTuple):
-    """A store and the checkpointer that persists next to it (same file, server or pool)."""
+    """A store and the checkpointer that persists next to it (same file, server or pool).
+
+    A LangGraph server's store comes without a checkpointer (``None``): the server keeps its
+    threads."""
 
     store: BaseStore
-    checkpointer: BaseCheckpointSaver[Any]
+    checkpointer: BaseCheckpointSaver[Any] | None
 
 
 class ThreadSafeInMemoryStore(InMemoryStore):
@@ -128,6 +136,8 @@ def _parse(url: str) -> _Target:
         return _Target("sqlite", path)
     if "://" not in text and lowered.endswith(SQLITE_SUFFIXES):
         return _Target("sqlite", text)
+    if lowered.startswith(_SERVER_SCHEMES) and urlsplit(text).hostname:
+        return _Target("server", text.rstrip("/"))
     raise ValueError(f"Unrecognised store URL {shown!r}; expected {ACCEPTED_FORMS}.")
 
 
@@ -167,6 +177,8 @@ def describe_url(url: str) -> str:
         return "in-memory (InMemoryStore + InMemorySaver; nothing is persisted)"
     if target.kind == "sqlite":
         return f"SQLite file {target.location}"
+    if target.kind == "server":
+        return f"LangGraph server {_redact(target.location)}"
     return f"PostgreSQL {_redact(target.location)}"
 
 
@@ -255,19 +267,28 @@ def _pg_setup_failed(url: str, exc: BaseException) -> StoreUnavailableError:
 
 @contextmanager
 def open_store(
-    url: str, *, index: IndexConfig | None = None, max_pool_size: int = 10
+    url: str,
+    *,
+    index: IndexConfig | None = None,
+    max_pool_size: int = 10,
+    api_key: str | None = None,
 ) -> Iterator[Backend]:
     """Open a store and a checkpointer on ``url``, set up and ready; close them on exit.
 
     Args:
-        url: ``":memory:"``, a SQLite file path (or ``sqlite:///path``) or a PostgreSQL URL.
-        index: LangGraph's ``IndexConfig`` for semantic search (``dims``, ``embed``, ``fields``).
+        url: ``":memory:"``, a SQLite file path (or ``sqlite:///path``), a PostgreSQL URL or a
+            LangGraph server's ``http://`` address.
+        index: LangGraph's ``IndexConfig`` for semantic search (``dims``, ``embed``, ``fields``);
+            a server's index is its own (``langgraph.json``).
         max_pool_size: Largest number of PostgreSQL connections the shared pool opens.
+        api_key: A LangGraph server's API key (default: ``LANGGRAPH_API_KEY`` or
+            ``LANGSMITH_API_KEY``).
 
     Raises:
         ValueError: ``url`` is not one of the accepted forms.
         StoreUnavailableError: PostgreSQL is unreachable, lacks pgvector for ``index``, or
-            SQLite cannot load the vector extension for ``index``.
+            SQLite cannot load the vector extension for ``index``; a LangGraph server is
+            unreachable or refuses the API key.
 
     Example (offline)::
 
@@ -283,6 +304,11 @@ def open_store(
     elif target.kind == "sqlite":
         with _open_sqlite(target.location, index) as backend:
             yield backend
+    elif target.kind == "server":
+        from agno_learn_langgraph.remote import open_remote_store
+
+        with open_remote_store(target.location, api_key=api_key) as remote:
+            yield Backend(remote, None)
     else:
         with _open_postgres(target.location, index, max_pool_size) as backend:
             yield backend
@@ -356,7 +382,11 @@ def _open_postgres(url: str, index: IndexConfig | None, max_pool_size: int) -> I
 
 @asynccontextmanager
 async def aopen_store(
-    url: str, *, index: IndexConfig | None = None, max_pool_size: int = 10
+    url: str,
+    *,
+    index: IndexConfig | None = None,
+    max_pool_size: int = 10,
+    api_key: str | None = None,
 ) -> AsyncIterator[Backend]:
     """Async twin of :func:`open_store`: async stores and savers, set up and ready.
 
@@ -373,6 +403,11 @@ async def aopen_store(
     elif target.kind == "sqlite":
         async with _aopen_sqlite(target.location, index) as backend:
             yield backend
+    elif target.kind == "server":
+        from agno_learn_langgraph.remote import aopen_remote_store
+
+        async with aopen_remote_store(target.location, api_key=api_key) as remote:
+            yield Backend(remote, None)
     else:
         async with _aopen_postgres(target.location, index, max_pool_size) as backend:
             yield backend
@@ -449,5 +484,5 @@ async def _aopen_postgres(
 
 
 def backend_kind(url: str) -> BackendKind:
-    """Return which backend ``url`` opens: one of ``memory``, ``sqlite``, ``postgres``."""
+    """Which backend ``url`` opens: ``memory``, ``sqlite``, ``postgres`` or ``server``."""
     return _parse(url).kind

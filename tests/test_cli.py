@@ -614,3 +614,13 @@ def test_show_kind_narrows_the_lookup(capsys: pytest.CaptureFixture[str], seeded
     assert code == 1 and "'acme'" in err
     (record,) = run_json(capsys, "show", "Acme", "--namespace", "user", "--store", seeded.url)
     assert record["id"] == "acme_inc"
+
+
+def test_every_store_kind_is_read_through_its_own_namespace_function() -> None:
+    """Adding a store to kinds.py without telling the CLI where it lives fails here."""
+    from agno_learn_langgraph.cli import queries, render
+    from agno_learn_langgraph.kinds import KINDS as STORE_KINDS
+
+    assert set(queries._OWNED) == {k.name for k in STORE_KINDS if not k.namespaced}
+    assert set(queries._SHARED) == {k.name for k in STORE_KINDS if k.namespaced}
+    assert set(render._SUMMARIES) == set(KINDS)

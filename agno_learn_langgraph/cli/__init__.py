@@ -1,7 +1,8 @@
 """``agno-learn``: list, show, search, export and review what agents learned, from a terminal.
 
 Every command takes ``--store URL`` (or the ``AGNO_LEARN_STORE`` environment variable): a SQLite
-file, a ``postgresql://`` URL or ``:memory:``. The full reference, with examples, is docs/cli.md::
+file, a ``postgresql://`` URL, a LangGraph server's ``http://host:port`` (with ``--api-key``) or
+``:memory:``. The full reference, with examples, is docs/cli.md::
 
     agno-learn list --store learn.db --user alice
     agno-learn proposals --store learn.db

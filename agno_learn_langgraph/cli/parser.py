@@ -49,9 +49,12 @@ def _sqlite_path(url: str) -> str:
 
 
 @contextmanager
-def opened_store(url: str) -> Iterator[BaseStore]:
+def opened_store(url: str, *, api_key: str | None = None) -> Iterator[BaseStore]:
     """The store at ``url``; a bad URL, a missing SQLite file or an unreachable server is
-    a :class:`CliError` with exit code 3."""
+    a :class:`CliError` with exit code 3.
+
+    ``api_key`` is a LangGraph server's key (``http://`` URLs); without it, langgraph_sdk reads
+    ``LANGGRAPH_API_KEY`` or ``LANGSMITH_API_KEY``."""
     try:
         kind = backend_kind(url)
     except ValueError as exc:
@@ -65,7 +68,7 @@ def opened_store(url: str) -> Iterator[BaseStore]:
         )
     stack = ExitStack()
     try:
-        backend = stack.enter_context(open_store(url))
+        backend = stack.enter_context(open_store(url, api_key=api_key))
     except (StoreUnavailableError, sqlite3.Error, OSError) as exc:
         raise CliError(f"Cannot open the store {describe_url(url)}: {exc}", EXIT_STORE) from None
     with stack:
@@ -95,7 +98,14 @@ def _common(*, scope: bool, output: bool, kind_once: bool = False) -> argparse.A
         "--store",
         metavar="URL",
         default=argparse.SUPPRESS,
-        help=f"SQLite file, postgresql:// URL or :memory: (default: ${STORE_ENV})",
+        help=f"SQLite file, postgresql:// URL, LangGraph server http://host:port or :memory: "
+        f"(default: ${STORE_ENV})",
+    )
+    parent.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=argparse.SUPPRESS,
+        help="API key of a LangGraph server (default: $LANGGRAPH_API_KEY, $LANGSMITH_API_KEY)",
     )
     if scope:
         parent.add_argument("--user", metavar="ID", help="only records of this user")
@@ -156,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {_package_version()}")
     parser.add_argument("--store", metavar="URL", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--api-key", metavar="KEY", default=None, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     scoped = _common(scope=True, output=True)
     plain = _common(scope=False, output=True)
@@ -228,9 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_USAGE
     try:
-        with opened_store(args.store) as store:
+        with opened_store(args.store, api_key=args.api_key) as store:
             code = args.handler(args, store)
             return code
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.code
+    except StoreUnavailableError as exc:  # e.g. a server that went away mid-command
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_STORE
