@@ -165,9 +165,12 @@ def _text(message: BaseMessage) -> str:
 def conversation_entry(message: BaseMessage) -> tuple[str, str] | None:
     """``("user"|"assistant", text)`` for a message extraction may read, else ``None``.
 
-    Tool messages, system messages, and AI messages that only call tools are dropped.
+    Tool messages, system messages, AI messages that only call tools and the approval step's
+    review outcome are dropped.
     """
     if isinstance(message, HumanMessage):
+        if message.name == "learning_review":  # approval.REVIEW_MESSAGE_NAME: not user's words
+            return None
         role = "user"
     elif isinstance(message, AIMessage):
         role = "assistant"
