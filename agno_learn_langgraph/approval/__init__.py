@@ -20,9 +20,9 @@ Every decision is validated before anything is written: in the graph against the
 the payload's ``error``, so the thread stays interrupted), in the API by
 :class:`InvalidReviewError`. The interrupt also speaks LangChain's human-in-the-loop shape
 (``action_requests``, and positional ``{"decisions": [{"type": ...}]}`` resumes), and after a
-review the node tells the model what was decided (a ``learning_review`` message). A decision is applied at
-most once: only proposals still ``proposed`` are decided, and the store writes are idempotent, so
-a node re-run on resume (or a retry after a crash) never duplicates a record.
+review the node tells the model what was decided (a ``learning_review`` message). A decision is
+applied at most once: only proposals still ``proposed`` are decided, and the store writes are
+idempotent, so a node re-run on resume (or a retry after a crash) never duplicates a record.
 
 Resuming a waiting thread (``Runtime.context`` is not checkpointed, so pass it again)::
 
