@@ -29,7 +29,7 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
-from agno_learn_langgraph.approval import areview_pending, review_pending
+from agno_learn_langgraph.approval import areview_pending, review_pending, review_update
 from agno_learn_langgraph.config import LearningMode
 from agno_learn_langgraph.extraction import (
     aschedule_extraction,
@@ -129,21 +129,19 @@ class LearningMiddleware(AgentMiddleware[AgentState[Any], Any]):
     def after_agent(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Review pending proposals (interrupt), then schedule ALWAYS extraction."""
         store, scope = self._run(runtime, "after_agent")
-        if self._proposing:
-            review_pending(self.machine, store, scope)
+        decided = review_pending(self.machine, store, scope) if self._proposing else []
         if self._extracting:
             schedule_extraction(self.machine, store, scope, state["messages"], **self._extract)
-        return None
+        return review_update(decided)
 
     async def aafter_agent(
         self, state: AgentState[Any], runtime: Runtime[Any]
     ) -> dict[str, Any] | None:
         """Async twin of :meth:`after_agent`."""
         store, scope = self._run(runtime, "after_agent")
-        if self._proposing:
-            await areview_pending(self.machine, store, scope)
+        decided = await areview_pending(self.machine, store, scope) if self._proposing else []
         if self._extracting:
             await aschedule_extraction(
                 self.machine, store, scope, state["messages"], **self._extract
             )
-        return None
+        return review_update(decided)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,6 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.store.base import BaseStore, Op, PutOp, Result
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
-from pydantic import ValidationError
 
 from agno_learn_langgraph import InvalidReviewError, LearningMachine, LearningMode
 from agno_learn_langgraph.approval import (
@@ -210,12 +210,18 @@ def test_bad_resumes_change_nothing_and_a_good_one_applies(backend: Backend) -> 
             "content",
         ),
     ]
+    asked = out["__interrupt__"][0].value
     for resume, problem in bad_resumes:
-        with pytest.raises(ValidationError, match=problem):
-            graph.invoke(Command(resume=resume), CONFIG, context=CTX)
+        # LangGraph's validation loop: the node asks again, with the problem, instead of raising
+        out = graph.invoke(Command(resume=resume), CONFIG, context=CTX)
+        (again,) = out["__interrupt__"]
+        assert re.search(problem, again.value["error"]), (problem, again.value["error"])
+        assert again.value["error"].startswith("Resume refused, nothing applied")
+        assert {k: v for k, v in again.value.items() if k != "error"} == asked
         state = graph.get_state(CONFIG)
         assert state.next == ("review_learnings",)
-        assert [i.id for i in state.interrupts] == [interrupt_id]
+        assert [i.id for i in state.interrupts] == [again.id] != [interrupt_id]
+        assert state.interrupts[0].value["error"] == again.value["error"]
         assert snapshot(backend.store) == before
     out = graph.invoke(
         Command(
@@ -356,8 +362,8 @@ async def test_async_run_interrupts_and_resumes(abackend: Backend) -> None:
     out = await graph.ainvoke({"messages": [("user", "API fails")]}, CONFIG, context=CTX)
     ids = ids_by_store(out["__interrupt__"][0].value)
     before = await asnapshot(abackend.store)
-    with pytest.raises(ValidationError, match="No decision"):
-        await graph.ainvoke(Command(resume={"decisions": []}), CONFIG, context=CTX)
+    out = await graph.ainvoke(Command(resume={"decisions": []}), CONFIG, context=CTX)
+    assert "No decision" in out["__interrupt__"][0].value["error"]
     assert await asnapshot(abackend.store) == before
     out = await graph.ainvoke(
         Command(

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from langchain_core.runnables import RunnableLambda
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import Command
-from pydantic import ValidationError
 
 from agno_learn_langgraph import LearningMachine, LearningMode
 from agno_learn_langgraph.approval import (
@@ -177,9 +175,10 @@ def test_review_survives_the_process_and_applies_each_decision_once(pg_database:
             {"decisions": [{"proposal_id": "prop_unknown", "type": "approve"}]},
             {"decisions": [{"proposal_id": ids["Rate limits"], "type": "approve"}]},
         ):
-            with pytest.raises(ValidationError):
-                graph.invoke(Command(resume=bad), CONFIG, context=ANN)
-            assert [i.id for i in graph.get_state(CONFIG).interrupts] == [asked["id"]]
+            out = graph.invoke(Command(resume=bad), CONFIG, context=ANN)
+            (again,) = graph.get_state(CONFIG).interrupts
+            assert again.value["error"] == out["__interrupt__"][0].value["error"]
+            assert again.value["proposals"] == asked["value"]["proposals"]
             assert store_snapshot(backend) == before
 
     # 4. a fresh process resumes with one approve and one reject

@@ -365,3 +365,48 @@ def test_tool_reports_duplicates_and_rejections() -> None:
     text = later["messages"][-1].content
     assert "Not proposed" in text and "rita" in text and "she said coffee" in text
     assert proposal.id in text and len(proposal_history(store)) == 1
+
+
+@pytest.mark.parametrize(
+    ("stores", "extra"),
+    [
+        ({"learned_knowledge"}, {"title", "context", "tags"}),
+        ({"user_memory"}, set()),
+        ({"user_profile"}, {"field"}),
+        ({"entity_memory"}, {"entity", "entity_type"}),
+        ({"user_memory", "entity_memory"}, {"entity", "entity_type"}),
+        (
+            {"learned_knowledge", "user_memory", "user_profile", "entity_memory"},
+            {"title", "context", "tags", "field", "entity", "entity_type"},
+        ),
+    ],
+)
+def test_tool_offers_only_the_fields_of_its_propose_stores(
+    stores: set[str], extra: set[str]
+) -> None:
+    # the other proposable stores are on, in AGENTIC mode: their fields must not be offered
+    modes = {
+        s: PROPOSE if s in stores else LearningMode.AGENTIC
+        for s in ("learned_knowledge", "user_memory", "user_profile", "entity_memory")
+    }
+    (tool,) = create_propose_tools(LearningMachine(**modes))
+    props = tool.tool_call_schema.model_json_schema()["properties"]  # type: ignore[union-attr]
+    assert set(props) == {"learning", "rationale", "target"} | extra
+    if "field" in extra:
+        assert "name" in props["field"]["description"]  # the profile's fields are listed
+    for name in extra:
+        assert props[name]["description"].split(":")[0] in tool.description
+
+
+def test_entity_arguments_reach_the_proposal(store: BaseStore) -> None:
+    machine = LearningMachine(entity_memory=PROPOSE, learned_knowledge=LearningMode.AGENTIC)
+    graph = tools_graph(machine, store)
+    args = {"learning": "Pays yearly", "entity": "Acme", "entity_type": "company", "rationale": "r"}
+    graph.invoke(
+        {"messages": [ai_tool_calls(tool_call("propose_learning", args))]},
+        {"configurable": {"thread_id": "t1"}},
+        context=Ctx(user_id="ann"),
+    )
+    (proposal,) = proposal_history(store)
+    assert proposal.store == "entity_memory"
+    assert proposal.content == {"entity": "Acme", "fact": "Pays yearly", "entity_type": "company"}

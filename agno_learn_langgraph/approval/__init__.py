@@ -15,11 +15,14 @@ Three doors share one core of store plans:
 ``content.py`` checks a proposal's content against its store's fields (the kinds table),
 ``decide.py`` decides one proposal, ``writers.py`` writes an approved one to its store.
 
-Every decision is validated before anything is written: in the graph by the interrupt's
-``response_schema`` (a bad resume raises ``pydantic.ValidationError``, the interrupt stays
-pending and nothing changes), in the API by :class:`InvalidReviewError`. A decision is applied at
-most once: only proposals still ``proposed`` are decided, and the store writes are idempotent, so
-a node re-run on resume (or a retry after a crash) never duplicates a record.
+Every decision is validated before anything is written: in the graph against the interrupt's
+``response_schema`` (a bad resume changes nothing; the node interrupts again with the problem in
+the payload's ``error``, so the thread stays interrupted), in the API by
+:class:`InvalidReviewError`. The interrupt also speaks LangChain's human-in-the-loop shape
+(``action_requests``, and positional ``{"decisions": [{"type": ...}]}`` resumes), and after a
+review the node tells the model what was decided (a ``learning_review`` message). A decision is
+applied at most once: only proposals still ``proposed`` are decided, and the store writes are
+idempotent, so a node re-run on resume (or a retry after a crash) never duplicates a record.
 
 Resuming a waiting thread (``Runtime.context`` is not checkpointed, so pass it again)::
 
@@ -56,11 +59,13 @@ from agno_learn_langgraph.approval.interrupt import (
     review_response_schema,
 )
 from agno_learn_langgraph.approval.node import (
+    REVIEW_MESSAGE_NAME,
     areview_pending,
     create_approval_node,
     plan_apply_review,
     plan_review_request,
     review_pending,
+    review_update,
 )
 from agno_learn_langgraph.approval.propose import (
     ProposeOutcome,
@@ -85,6 +90,7 @@ __all__ = [
     "ALLOWED_DECISIONS",
     "DEFAULT_REVIEWER",
     "PROPOSABLE_STORES",
+    "REVIEW_MESSAGE_NAME",
     "ApproveDecision",
     "EditDecision",
     "LearningReviewRequest",
@@ -114,4 +120,5 @@ __all__ = [
     "review_pending",
     "review_request",
     "review_response_schema",
+    "review_update",
 ]

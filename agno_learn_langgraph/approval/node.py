@@ -6,17 +6,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
 from langgraph.store.base import BaseStore, GetOp, PutOp
 from langgraph.types import interrupt
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agno_learn_langgraph.approval.decide import DEFAULT_REVIEWER, plan_decide
 from agno_learn_langgraph.approval.interrupt import (
     LearningReviewRequest,
+    describe_resume_error,
     review_request,
     review_response_schema,
 )
@@ -28,15 +32,22 @@ from agno_learn_langgraph.stores import proposals as proposal_store
 from agno_learn_langgraph.stores.base import ROOT, Plan, arun_plan, as_item, encode_label, run_plan
 
 __all__ = [
+    "REVIEW_MESSAGE_NAME",
     "areview_pending",
     "create_approval_node",
+    "current_task",
+    "describe_review",
     "plan_apply_review",
     "plan_review",
     "plan_review_request",
+    "review_outcome",
     "review_pending",
+    "review_update",
 ]
 
 _STEP = "review_learnings"
+REVIEW_MESSAGE_NAME = "learning_review"
+"""The ``name`` of the message that tells the model what a review decided."""
 
 
 def _review_marker(thread_id: str) -> tuple[tuple[str, ...], str]:
@@ -44,31 +55,47 @@ def _review_marker(thread_id: str) -> tuple[tuple[str, ...], str]:
     return (ROOT, "reviews", encode_label(thread_id)), "open"
 
 
-def plan_review_request(
-    machine: LearningMachine | None, scope: Scope
-) -> Plan[tuple[LearningReviewRequest, type[BaseModel]] | None]:
-    """The interrupt payload and response schema for the thread, or ``None`` if nothing is pending.
+def current_task() -> str | None:
+    """The running task's checkpoint namespace: the same when LangGraph re-runs the step on
+    resume, another one in every later run (``None`` outside a graph run)."""
+    try:
+        return get_config().get("configurable", {}).get("checkpoint_ns") or None
+    except RuntimeError:
+        return None
 
-    The ids asked about are pinned in the store before the interrupt, so a proposal that arrives
-    while the thread waits (e.g. from background extraction) is neither required in the resume
-    nor silently decided: it is asked about in the next review.
+
+def plan_review_request(
+    machine: LearningMachine | None, scope: Scope, *, task: str | None = None
+) -> Plan[tuple[LearningReviewRequest, type[BaseModel], list[Proposal]] | None]:
+    """The interrupt payload, response schema and asked proposals, or ``None`` if none is pending.
+
+    The ids asked about are pinned in the store before the interrupt, with the ``task`` that
+    asked, so a proposal that arrives while the thread waits (e.g. from background extraction)
+    is neither required in the resume nor silently decided: it is asked about in the next
+    review. A pin left by another task (the user typed on instead of resuming) is replaced, so
+    the next review asks about every pending proposal of the thread.
 
     Raises:
         MissingScopeError: the run has no thread id.
     """
     thread_id = scope.require_thread(_STEP)
     ns, key = _review_marker(thread_id)
-    marker = as_item((yield [GetOp(ns, key)])[0])
+    stored = as_item((yield [GetOp(ns, key)])[0])
+    marker = stored
+    if marker and task is not None and marker.value.get("task") != task:
+        marker = None  # an abandoned review: its interrupt was never answered
     found = yield from proposal_store.list_proposals(status=None, thread_id=thread_id)
-    asked = set(marker.value["proposal_ids"]) if marker else {p.id for p in found}
-    pending = [p for p in found if p.status == "proposed" and p.id in asked]
+    asked = list(marker.value["proposal_ids"]) if marker else [p.id for p in found]
+    by_id = {p.id: p for p in found}
+    pending = [by_id[i] for i in asked if i in by_id and by_id[i].status == "proposed"]
     if not pending:
-        if marker:
+        if stored:
             yield [PutOp(ns, key, None)]
         return None
     if marker is None:
-        yield [PutOp(ns, key, {"proposal_ids": [p.id for p in pending]}, index=False)]
-    return review_request(pending), review_response_schema(found, machine, asked=asked)
+        asked = [p.id for p in pending]
+        yield [PutOp(ns, key, {"proposal_ids": asked, "task": task}, index=False)]
+    return review_request(pending), review_response_schema(found, machine, asked=asked), pending
 
 
 def plan_apply_review(
@@ -100,14 +127,52 @@ def plan_apply_review(
 def plan_review(machine: LearningMachine | None, scope: Scope) -> Plan[list[Proposal]]:
     """The review step as one plan: read what is pending, ``interrupt()``, apply the resume.
 
-    Returns the decided proposals, or ``[]`` without interrupting when nothing is pending.
+    A resume that does not fit is not raised: the step interrupts again with the problem in
+    the payload's ``error`` (LangGraph's validation loop), so the thread stays interrupted and
+    nothing is applied. Returns the decided proposals, or ``[]`` without interrupting when
+    nothing is pending.
     """
-    found = yield from plan_review_request(machine, scope)
+    found = yield from plan_review_request(machine, scope, task=current_task())
     if found is None:
         return []
-    request, schema = found
-    response = interrupt(request, response_schema=schema)
-    return (yield from plan_apply_review(machine, response, scope))
+    request, schema, pending = found
+    json_schema = schema.model_json_schema()
+    while True:
+        answer = interrupt(request, response_schema=json_schema)
+        try:
+            response = schema.model_validate(answer)
+        except ValidationError as exc:
+            request = review_request(pending, error=describe_resume_error(exc))
+            continue
+        return (yield from plan_apply_review(machine, response, scope))
+
+
+def describe_review(decided: Sequence[Proposal]) -> str:
+    """What the reviewer decided, for the model's next call (pure)."""
+    lines = []
+    for p in decided:
+        what = json.dumps(p.content, ensure_ascii=False)
+        if p.status == "rejected":
+            reason = f' because "{p.reason}"' if p.reason else ""
+            lines.append(f"- [{p.id}] rejected{reason}: {p.store} {what}")
+        else:
+            edited = any(e.action == "edit" for e in p.history)
+            lines.append(
+                f"- [{p.id}] {'edited and approved' if edited else 'approved'}: {p.store} {what}"
+            )
+    reviewers = sorted({p.reviewer or DEFAULT_REVIEWER for p in decided})
+    return (
+        f"Learning review by {', '.join(reviewers)}:\n" + "\n".join(lines) + "\nApproved "
+        "learnings are saved and recalled from now on; do not propose rejected ones again "
+        "unless the user brings new information."
+    )
+
+
+def review_outcome(decided: Sequence[Proposal]) -> HumanMessage | None:
+    """The message telling the model what the review decided (``None`` if nothing was)."""
+    if not decided:
+        return None
+    return HumanMessage(describe_review(decided), name=REVIEW_MESSAGE_NAME)
 
 
 def review_pending(machine: LearningMachine, store: BaseStore, scope: Scope) -> list[Proposal]:
@@ -127,15 +192,26 @@ async def areview_pending(
     return await arun_plan(store, plan_review(machine, scope))
 
 
+def review_update(decided: Sequence[Proposal], state: Any = None) -> dict[str, Any] | None:
+    """The state update telling the model what a review decided: ``{"messages": [...]}``, or
+    ``None`` when nothing was decided or ``state`` (when given) has no ``messages``."""
+    message = review_outcome(decided)
+    if message is None or state is None:
+        return {"messages": [message]} if message else None
+    has_messages = "messages" in state if isinstance(state, Mapping) else hasattr(state, "messages")
+    return {"messages": [message]} if has_messages else None
+
+
 def create_approval_node(machine: LearningMachine, *, name: str = _STEP) -> GraphNode:
     """A node that interrupts once for the thread's pending proposals and applies the decisions.
 
-    Place it after the tools node (``agent -> tools -> review_learnings -> agent``). It returns
-    ``{}`` (no state update): the decisions live in the store, where recall reads them. The
-    interrupt value is a :class:`LearningReviewRequest`; resume with
-    ``Command(resume=LearningReviewResponse)`` and the run's ``context=`` again (the context is
-    not checkpointed). A resume that does not fit raises ``pydantic.ValidationError`` and
-    changes nothing; the interrupt stays pending.
+    Place it after the tools node (``agent -> tools -> review_learnings -> agent``). The
+    decisions live in the store, where recall reads them; when the state has ``messages``, the
+    node also adds a ``HumanMessage`` named ``"learning_review"`` saying what was decided, so
+    the agent's next call knows. The interrupt value is a :class:`LearningReviewRequest`;
+    resume with ``Command(resume=LearningReviewResponse)`` (or LangChain's HITL decisions, in
+    order) and the run's ``context=`` again (the context is not checkpointed). A resume that
+    does not fit changes nothing: the node interrupts again with the problem in ``error``.
 
     Raises (at run time):
         StoreUnavailableError: the graph was compiled without a store.
@@ -144,12 +220,10 @@ def create_approval_node(machine: LearningMachine, *, name: str = _STEP) -> Grap
 
     def review(state: Any, config: RunnableConfig) -> dict[str, Any]:
         store, scope = current_run(name, config)
-        run_plan(store, plan_review(machine, scope))
-        return {}
+        return review_update(run_plan(store, plan_review(machine, scope)), state) or {}
 
     async def areview(state: Any, config: RunnableConfig) -> dict[str, Any]:
         store, scope = current_run(name, config)
-        await arun_plan(store, plan_review(machine, scope))
-        return {}
+        return review_update(await arun_plan(store, plan_review(machine, scope)), state) or {}
 
     return GraphNode(review, areview, name)

@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from agno_learn_langgraph.approval import REVIEW_MESSAGE_NAME
 from agno_learn_langgraph.kinds import KINDS, LearningMode, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.scope import Scope
@@ -46,9 +47,12 @@ def message_text(message: BaseMessage) -> str:
 def conversation_entry(message: BaseMessage) -> tuple[str, str] | None:
     """``("user"|"assistant", text)`` for a message extraction may read, else ``None``.
 
-    Tool messages, system messages, and AI messages that only call tools are dropped.
+    Tool messages, system messages, AI messages that only call tools and the approval step's
+    review outcome are dropped.
     """
     if isinstance(message, HumanMessage):
+        if message.name == REVIEW_MESSAGE_NAME:  # what the reviewer decided: not the user's words
+            return None
         role = "user"
     elif isinstance(message, AIMessage):
         role = "assistant"
