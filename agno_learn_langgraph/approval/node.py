@@ -14,7 +14,7 @@ from langgraph.store.base import BaseStore, GetOp, PutOp
 from langgraph.types import interrupt
 from pydantic import BaseModel
 
-from agno_learn_langgraph.approval.decide import DEFAULT_REVIEWER, plan_decide
+from agno_learn_langgraph.approval.decide import DEFAULT_REVIEWER, plan_decide, review_keys
 from agno_learn_langgraph.approval.interrupt import (
     LearningReviewRequest,
     review_request,
@@ -25,7 +25,16 @@ from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.runtime import GraphNode, current_run
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import ROOT, Plan, arun_plan, as_item, encode_label, run_plan
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    Plan,
+    arun_plan,
+    as_item,
+    async_write_lock,
+    encode_label,
+    run_plan,
+    write_lock,
+)
 
 __all__ = [
     "areview_pending",
@@ -100,6 +109,9 @@ def plan_apply_review(
 def plan_review(machine: LearningMachine | None, scope: Scope) -> Plan[list[Proposal]]:
     """The review step as one plan: read what is pending, ``interrupt()``, apply the resume.
 
+    Run it inside ``write_lock(*review_keys(machine, scope))``, as :func:`review_pending` does,
+    so its decisions are compare-and-set against every other decider.
+
     Returns the decided proposals, or ``[]`` without interrupting when nothing is pending.
     """
     found = yield from plan_review_request(machine, scope)
@@ -117,14 +129,16 @@ def review_pending(machine: LearningMachine, store: BaseStore, scope: Scope) -> 
     proposals, or ``[]`` without interrupting when nothing is pending (e.g. everything was
     decided through the review API while the thread waited).
     """
-    return run_plan(store, plan_review(machine, scope))
+    with write_lock(*review_keys(machine, scope)):  # decisions are compare-and-set
+        return run_plan(store, plan_review(machine, scope))
 
 
 async def areview_pending(
     machine: LearningMachine, store: BaseStore, scope: Scope
 ) -> list[Proposal]:
     """Async twin of :func:`review_pending`."""
-    return await arun_plan(store, plan_review(machine, scope))
+    async with async_write_lock(*review_keys(machine, scope)):
+        return await arun_plan(store, plan_review(machine, scope))
 
 
 def create_approval_node(machine: LearningMachine, *, name: str = _STEP) -> GraphNode:
@@ -144,12 +158,12 @@ def create_approval_node(machine: LearningMachine, *, name: str = _STEP) -> Grap
 
     def review(state: Any, config: RunnableConfig) -> dict[str, Any]:
         store, scope = current_run(name, config)
-        run_plan(store, plan_review(machine, scope))
+        review_pending(machine, store, scope)
         return {}
 
     async def areview(state: Any, config: RunnableConfig) -> dict[str, Any]:
         store, scope = current_run(name, config)
-        await arun_plan(store, plan_review(machine, scope))
+        await areview_pending(machine, store, scope)
         return {}
 
     return GraphNode(review, areview, name)
