@@ -8,7 +8,9 @@ upgrade that changes one fails that test by name instead of misbehaving elsewher
 * ``PostgresStore._cursor`` / ``AsyncPostgresStore._cursor``: a cursor the store's own way (its
   lock when it shares one connection), and ``AsyncPostgresStore.loop``, the loop it runs on;
 * the ``store_vectors`` table of ``langgraph-checkpoint-postgres`` and pgvector's binary format;
-* ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``.
+* ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``;
+* a wrapper's ``_store`` (the LangGraph server hands nodes ``BatchedStore(store)``) and
+  ``_index_config`` (the server's ``GrpcStore``), to find the index behind a wrapper.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ __all__ = [
     "pg_cursor",
     "pgvector_dtype",
     "started_by_send",
+    "store_chain",
     "store_vectors_sql",
+    "unwrap_store",
 ]
 
 # -- graph runs ---------------------------------------------------------------------------------
@@ -49,9 +53,48 @@ def started_by_send(config: Mapping[str, Any]) -> bool:
 # -- stores -------------------------------------------------------------------------------------
 
 
+_WRAPPED_STORE_ATTRS = ("_store",)
+"""Where a wrapper keeps the store it forwards to: the LangGraph server's ``BatchedStore``
+(``langgraph_runtime_inmem``, an ``AsyncBatchedBaseStore``) holds it in ``_store``."""
+_MAX_WRAPPERS = 8
+
+
+def store_chain(store: Any) -> list[Any]:
+    """``store`` and, when it wraps another store, that one, and so on (outermost first)."""
+    from langgraph.store.base import BaseStore
+
+    chain = [store]
+    while len(chain) < _MAX_WRAPPERS:
+        inner = next(
+            (
+                value
+                for attr in _WRAPPED_STORE_ATTRS
+                if isinstance(value := getattr(chain[-1], attr, None), BaseStore)
+            ),
+            None,
+        )
+        if inner is None or any(inner is seen for seen in chain):
+            break
+        chain.append(inner)
+    return chain
+
+
+def unwrap_store(store: Any) -> Any:
+    """The store that holds the data behind ``store``'s wrappers (``store`` when unwrapped)."""
+    return store_chain(store)[-1]
+
+
 def has_vector_index(store: Any) -> bool:
-    """Whether ``store`` was built with ``index=`` (otherwise ``query=`` is silently ignored)."""
-    return bool(getattr(store, "index_config", None))
+    """Whether ``store`` ranks ``query=`` searches (otherwise LangGraph silently ignores them).
+
+    True when ``store`` or a store it wraps was built with ``index=`` (``index_config``), or
+    holds an index it ranks with itself on a server (``_index_config``, the LangGraph server's
+    ``GrpcStore``).
+    """
+    return any(
+        getattr(s, "index_config", None) or getattr(s, "_index_config", None)
+        for s in store_chain(store)
+    )
 
 
 def in_memory_vectors(store: Any, namespace: tuple[str, ...]) -> dict[str, dict[str, Any]]:

@@ -134,3 +134,36 @@ def test_the_binary_format_of_vector_and_halfvec_columns() -> None:
         assert decoded is not None and decoded.tolist() == [1.0, 2.5, -3.0]
     assert compat.pgvector_dtype({"ann_index_config": {"vector_type": "halfvec"}}) == ">f2"
     assert compat.pgvector_dtype({"ann_index_config": {"vector_type": "bit"}}) is None
+
+
+# -- wrappers: BatchedStore's _store, GrpcStore's _index_config ----------------------------------
+
+
+class _Forwarding(InMemoryStore):
+    """A wrapper keeping its store in ``_store`` (as the LangGraph server's ``BatchedStore``)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self._store = store
+
+
+def test_wrappers_are_followed_to_the_indexed_store() -> None:
+    inner = InMemoryStore(index=_index())
+    outer = _Forwarding(_Forwarding(inner))
+    assert compat.store_chain(outer)[-1] is inner
+    assert compat.unwrap_store(outer) is inner and compat.unwrap_store(inner) is inner
+    assert compat.has_vector_index(outer)
+    assert not compat.has_vector_index(_Forwarding(InMemoryStore()))
+
+
+def test_a_store_ranking_on_a_server_is_indexed() -> None:
+    class ServerStore(InMemoryStore):  # the LangGraph server's GrpcStore keeps _index_config
+        __slots__ = ("_index_config",)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._index_config = {"dims": 16, "fields": ["$"]}
+
+    assert compat.has_vector_index(ServerStore())

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, Op
 
+from agno_learn_langgraph.core.locks import aheld_in_store, held_in_store
 from agno_learn_langgraph.core.plans import Plan, PlanOp, SideOp
 
 __all__ = ["BatchExecutor", "arun_plan", "current_store", "install_executor", "run_plan"]
@@ -58,13 +59,18 @@ def current_store() -> BaseStore | None:
 
 
 def run_plan(store: BaseStore, plan: Plan[T]) -> T:
-    """Execute ``plan`` against ``store`` with ``store.batch`` (one call per step)."""
+    """Execute ``plan`` against ``store`` with ``store.batch`` (one call per step).
+
+    Inside :func:`~agno_learn_langgraph.core.locks.write_lock`, the plan holds the lock's keys
+    in the store's database while it runs (see ``core.store_locks``).
+    """
     executor = _EXECUTOR[0]
     token = _CURRENT_STORE.set(store)
     try:
-        ops = next(plan)
-        while True:
-            ops = plan.send(executor.batch(store, ops) if ops else [])
+        with held_in_store(store):
+            ops = next(plan)
+            while True:
+                ops = plan.send(executor.batch(store, ops) if ops else [])
     except StopIteration as done:
         return cast(T, done.value)
     finally:
@@ -76,9 +82,10 @@ async def arun_plan(store: BaseStore, plan: Plan[T]) -> T:
     executor = _EXECUTOR[0]
     token = _CURRENT_STORE.set(store)
     try:
-        ops = next(plan)
-        while True:
-            ops = plan.send(await executor.abatch(store, ops) if ops else [])
+        async with aheld_in_store(store):
+            ops = next(plan)
+            while True:
+                ops = plan.send(await executor.abatch(store, ops) if ops else [])
     except StopIteration as done:
         return cast(T, done.value)
     finally:

@@ -150,7 +150,7 @@ def semantic_scored(
     source = vector_source(store) if store is not None else None
     if source is None or store is None:
         return (yield from _store_search(namespace, query, filter, limit))
-    dims = int(getattr(store, "index_config", {}).get("dims") or 0)
+    dims = int(source.store.index_config.get("dims") or 0)
 
     def build(items: list[Item]) -> VectorIndex | _TooBig:
         if len(items) > VECTOR_SCAN_LIMIT or len(items) * dims * 4 > MAX_VECTOR_BYTES:

@@ -187,7 +187,8 @@ class _AsyncPostgresSource(_PostgresSource):
 
 
 def vector_source(store: Any) -> VectorSource | None:
-    """How to read ``store``'s vectors, or ``None`` (the store searches by itself)."""
+    """How to read ``store``'s vectors (behind its wrappers), or ``None`` (it searches itself)."""
+    store = compat.unwrap_store(store)
     if not getattr(store, "index_config", None) or getattr(store, "embeddings", None) is None:
         return None
     from langgraph.store.memory import InMemoryStore

@@ -1,0 +1,102 @@
+"""Writers in separate OS processes on one database lose nothing (issue 13, item 1).
+
+Four worker processes (``tests/multiprocess_writer.py``) start together and, per round, send one
+model turn through a LangGraph ``ToolNode`` whose calls run at once: each sets its own profile
+field of one user, adds its own fact to one ``"global"`` entity, and saves the memory text every
+worker saves that round. Threads cannot show these races: each process has its own locks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agno_learn_langgraph.backends import open_store
+from agno_learn_langgraph.core import run_plan
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores import entity_memory, user_memory, user_profile
+
+sys.path.insert(0, str(Path(__file__).parent))
+import multiprocess_writer as writer
+
+ROUNDS = 12
+WORKER = Path(__file__).with_name("multiprocess_writer.py")
+
+
+def run_workers(url: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), url, str(w), str(ROUNDS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for w in range(writer.WORKERS)
+    ]
+    try:
+        for p in procs:  # every worker has opened the store and built its graph
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            assert line.strip() == "ready", (line, p.stderr.read() if p.stderr else "")
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err
+        assert "tool error" not in err, err
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database several processes open: the session's PostgreSQL (emptied) or a SQLite file."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shared.db")
+    db = request.getfixturevalue("pg_database")
+    db.reset()
+    return str(db.url)
+
+
+def test_writers_in_four_processes_lose_no_field_fact_or_memory(shared_url: str) -> None:
+    run_workers(shared_url)
+    schema = writer.profile_schema(ROUNDS)
+    with open_store(shared_url) as backend:
+        store = backend.store
+        profile = run_plan(store, user_profile.get_profile(writer.USER, schema))
+        entity = run_plan(
+            store,
+            entity_memory.resolve_entity(
+                entity_memory.entity_namespaces("global", Scope(user_id=writer.USER)), "acme"
+            ),
+        )
+        memories = run_plan(store, user_memory.list_memories(writer.USER))
+    expected_fields = {
+        writer.field_name(w, r) for w in range(writer.WORKERS) for r in range(ROUNDS)
+    }
+    expected_facts = {writer.fact_text(w, r) for w in range(writer.WORKERS) for r in range(ROUNDS)}
+    assert profile is not None and entity is not None
+    facts = [f.text for f in entity.live_facts()]
+    texts = [m.text for m in memories]
+    losses = {
+        "lost profile fields": len(expected_fields - set(profile.filled())),
+        "lost entity facts": len(expected_facts - set(facts)),
+        "duplicate memories": len(texts) - len(set(texts)),
+    }
+    assert losses == dict.fromkeys(losses, 0), (
+        f"{losses} (of {len(expected_fields)} fields, {len(expected_facts)} facts, "
+        f"{ROUNDS} memories)"
+    )
+    assert sorted(facts) == sorted(expected_facts)
+    assert set(texts) == {writer.memory_text(r) for r in range(ROUNDS)}
