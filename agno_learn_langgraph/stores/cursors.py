@@ -46,6 +46,7 @@ CLAIM_LEASE_S = 300.0
 """How long a claim keeps its messages from other extractions; a dead worker's claim then ends."""
 _KEEP_IDS = 256
 """Ids kept per list (passed, done out of order), to recognise messages of older snapshots."""
+_KEEP_AHEAD = 2000
 
 
 class Claim(BaseModel):
@@ -66,6 +67,9 @@ class CursorState(BaseModel):
     """The newest ids at or before ``message_id``, oldest first."""
     done: list[str] = Field(default_factory=list)
     """Ids extracted beyond ``message_id`` (a later extraction finished first)."""
+    ahead: list[str] = Field(default_factory=list)
+    """The ids after ``message_id`` in thread order, from the longest snapshot claimed, so a
+    finishing extraction with an older snapshot still moves the cursor over later ones."""
     claims: list[Claim] = Field(default_factory=list)
     updated_at: str | None = None
 
@@ -109,7 +113,7 @@ def get_cursor(thread_id: str) -> Plan[str | None]:
 def set_cursor(thread_id: str, message_id: str) -> Plan[None]:
     """Put the thread's cursor at ``message_id`` (repair and tests; extraction uses claims)."""
     state = yield from get_cursor_state(thread_id)
-    state.message_id, state.done = message_id, []
+    state.message_id, state.done, state.ahead = message_id, [], []
     state.passed = [*(i for i in state.passed if i != message_id), message_id][-_KEEP_IDS:]
     yield from _save(thread_id, state)
 
@@ -139,11 +143,14 @@ def claim_messages(
     state = yield from get_cursor_state(thread_id)
     state.claims = [c for c in state.claims if c.until > now]
     taken = state.taken()
-    mine = [i for i in ids[_start(ids, state.message_id) :] if i and i not in taken]
+    rest = [i for i in ids[_start(ids, state.message_id) :] if i]
+    mine = [i for i in rest if i not in taken]
     if not mine:
         return None
     claim = Claim(ids=list(dict.fromkeys(mine)), until=now + lease_s)
     state.claims.append(claim)
+    if len(rest) > len(state.ahead):
+        state.ahead = rest[:_KEEP_AHEAD]
     yield from _save(thread_id, state)
     return claim
 
@@ -164,12 +171,12 @@ def finish_claim(
     state.claims = [c for c in state.claims if c.token != claim.token]
     done = {*state.done, *claim.ids}
     passed_before = set(state.passed)
-    passed: list[str] = []
-    i = _start(ids, state.message_id)
-    while i < len(ids) and (ids[i] is None or ids[i] in done or ids[i] in passed_before):
-        if ids[i]:
-            passed.append(str(ids[i]))
-        i += 1
+    rest = [i for i in ids[_start(ids, state.message_id) :] if i]
+    order = state.ahead if len(state.ahead) >= len(rest) else rest
+    n = 0
+    while n < len(order) and (order[n] in done or order[n] in passed_before):
+        n += 1
+    passed, state.ahead = order[:n], order[n:]
     if passed:
         state.message_id = passed[-1]
     gone = set(passed)
