@@ -118,6 +118,8 @@ def extract_learnings(
     with write_lock(*_cursor_keys(scope)):  # claims the new messages
         prepared = run_plan(store, plan_prepare(machine, scope, messages, stores, indexed=indexed))
     if not prepared.transcript:
+        if prepared.claim is None:
+            return ExtractionReport("nothing_new")
         with write_lock(*_cursor_keys(scope)):
             return run_plan(store, plan_skip(scope, prepared))
     counter = [0]
@@ -152,6 +154,8 @@ async def aextract_learnings(
     async with async_write_lock(*_cursor_keys(scope)):
         prepared = await arun_plan(store, plan)
     if not prepared.transcript:
+        if prepared.claim is None:
+            return ExtractionReport("nothing_new")
         async with async_write_lock(*_cursor_keys(scope)):
             return await arun_plan(store, plan_skip(scope, prepared))
     counter = [0]
