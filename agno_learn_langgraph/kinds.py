@@ -117,8 +117,12 @@ class StoreKind:
         return None
 
     def data_key(self, scope: Scope, namespace: str | None = None) -> tuple[str | None, ...]:
-        """Identity of the data one write touches: what write locks are keyed by."""
-        return (self.name, namespace, self.owner_id(scope, namespace))
+        """Identity of the data one write touches: what write locks are keyed by.
+
+        ``namespace`` only counts for namespaced stores, so every writer of the same data
+        (tools, extraction, approval) names the same key.
+        """
+        return (self.name, namespace if self.namespaced else None, self.owner_id(scope, namespace))
 
 
 _ALL = (LearningMode.ALWAYS, LearningMode.AGENTIC, LearningMode.PROPOSE)

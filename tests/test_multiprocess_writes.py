@@ -8,8 +8,6 @@ worker saves that round. Threads cannot show these races: each process has its o
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,40 +20,16 @@ from agno_learn_langgraph.stores import entity_memory, user_memory, user_profile
 
 sys.path.insert(0, str(Path(__file__).parent))
 import multiprocess_writer as writer
+from multiprocess import start_workers, stop_workers
 
 ROUNDS = 12
 WORKER = Path(__file__).with_name("multiprocess_writer.py")
 
 
 def run_workers(url: str) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), url, str(w), str(ROUNDS)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for w in range(writer.WORKERS)
-    ]
-    try:
-        for p in procs:  # every worker has opened the store and built its graph
-            assert p.stdout is not None
-            line = p.stdout.readline()
-            assert line.strip() == "ready", (line, p.stderr.read() if p.stderr else "")
-        for p in procs:
-            assert p.stdin is not None
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        outputs = [p.communicate(timeout=300) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p, (_, err) in zip(procs, outputs, strict=True):
-        assert p.returncode == 0, err
+    argvs = [[url, str(w), str(ROUNDS)] for w in range(writer.WORKERS)]
+    outputs = stop_workers(start_workers(WORKER, argvs), send_go=True)
+    for _, err in outputs:
         assert "tool error" not in err, err
 
 

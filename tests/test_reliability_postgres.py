@@ -184,8 +184,9 @@ def test_dropped_connection_during_extraction_loses_and_duplicates_nothing(
     machine = LearningMachine(
         model=extractor, user_memory=LearningMode.ALWAYS, max_retries=1, retry_backoff_s=0.01
     )
-    # the 2nd write of the run is the 2nd memory: the 1st is stored, then the connection drops
-    flaky = DropOnNthWrite(backend.store, backend_url, n=2)
+    # the 1st write of the run claims the turn's messages (stores.cursors), the 3rd is the 2nd
+    # memory: the 1st memory is stored, then the connection drops
+    flaky = DropOnNthWrite(backend.store, backend_url, n=3)
     agent = ScriptedChatModel(["Noted.", "Good luck."])
     graph = turn_graph(machine, agent, backend, store=flaky)
 

@@ -1,13 +1,23 @@
-"""Deciding one proposal: approve, edit (approve changed content) or reject, at most once."""
+"""Deciding one proposal: approve, edit (approve changed content) or reject, at most once.
+
+A decision is a compare-and-set: :func:`plan_decide` reads the proposal, checks it is still
+``proposed``, writes the approved content and the decided proposal (its audit event appended to
+``history``). Every door runs it inside ``core.locks.write_lock(*keys)`` with the keys of
+:func:`decision_keys` (the API, the CLI) or :func:`review_keys` (the approval node): the lock of
+the thread's proposals and of the data the approval writes, held in the store's database too, so
+of two deciders in any processes exactly one succeeds and the other finds it decided.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from contextlib import suppress
 from typing import Any, Literal
 
 from agno_learn_langgraph.approval.content import format_when, main_field, normalize_content
 from agno_learn_langgraph.approval.writers import Write, plan_write
-from agno_learn_langgraph.errors import InvalidReviewError, LearningInputError
+from agno_learn_langgraph.errors import InvalidReviewError, LearningInputError, MissingScopeError
+from agno_learn_langgraph.kinds import kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Proposal, Provenance, ReviewEvent, utcnow
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope
@@ -18,14 +28,64 @@ __all__ = [
     "ALLOWED_DECISIONS",
     "DEFAULT_REVIEWER",
     "DecisionType",
+    "decision_keys",
     "edited_content",
     "plan_decide",
+    "plan_decision_keys",
+    "proposals_lock_key",
+    "review_keys",
 ]
 
 DecisionType = Literal["approve", "edit", "reject"]
 ALLOWED_DECISIONS: list[DecisionType] = ["approve", "edit", "reject"]
 DEFAULT_REVIEWER = "human"
 """Recorded as the reviewer when a resume names none."""
+
+
+def proposals_lock_key(thread_id: str | None) -> tuple[str, str | None]:
+    """The lock every decider of the thread's proposals holds (``None``: proposals of no thread)."""
+    return ("proposals", thread_id)
+
+
+def _target(machine: LearningMachine | None, proposal: Proposal) -> tuple[Scope, str]:
+    """The scope and namespace an approved proposal is written with."""
+    scope = Scope(
+        user_id=proposal.user_id,
+        thread_id=proposal.thread_id,
+        agent_id=proposal.agent_id or DEFAULT_AGENT_ID,
+    )
+    return scope, proposal.namespace or (machine.namespace if machine else "global")
+
+
+def decision_keys(proposal: Proposal, machine: LearningMachine | None = None) -> list[Hashable]:
+    """The write locks deciding ``proposal`` holds: its thread's proposals and the target data."""
+    scope, namespace = _target(machine, proposal)
+    keys: list[Hashable] = [proposals_lock_key(proposal.thread_id)]
+    with suppress(MissingScopeError):  # such a proposal cannot be approved; deciding says why
+        keys.append(kind(proposal.store).data_key(scope, namespace))
+    return keys
+
+
+def plan_decision_keys(
+    proposal_id: str, machine: LearningMachine | None = None
+) -> Plan[list[Hashable]]:
+    """Read the proposal (unlocked) and return its :func:`decision_keys` (``[]`` if unknown)."""
+    proposal = yield from proposal_store.get_proposal(proposal_id)
+    return decision_keys(proposal, machine) if proposal else []
+
+
+def review_keys(machine: LearningMachine | None, scope: Scope) -> list[Hashable]:
+    """The write locks of a review of the thread's proposals: the thread's proposals and the
+    data of every proposable store of ``machine`` for ``scope`` (what an approval may write)."""
+    keys: list[Hashable] = [proposals_lock_key(scope.thread_id)]
+    if machine is None:
+        return keys
+    for name in machine.stores:
+        store_kind = kind(name)
+        if store_kind.proposable:
+            with suppress(MissingScopeError):
+                keys.append(store_kind.data_key(scope, machine.namespace_for(name)))
+    return keys
 
 
 def _apply(
@@ -39,12 +99,7 @@ def _apply(
         agent_id=proposal.agent_id,
         user_id=proposal.user_id,
     )
-    scope = Scope(
-        user_id=proposal.user_id,
-        thread_id=proposal.thread_id,
-        agent_id=proposal.agent_id or DEFAULT_AGENT_ID,
-    )
-    namespace = proposal.namespace or (machine.namespace if machine else "global")
+    scope, namespace = _target(machine, proposal)
     write = Write(proposal.store, content, provenance, scope, namespace, machine)
     return (yield from plan_write(write))
 
@@ -71,7 +126,9 @@ def plan_decide(
 
     Returns ``(proposal, decided)``; ``decided`` is ``False`` when ``strict=False`` and the
     proposal was decided already (left as it is). Approval writes the (edited) content to its
-    store before marking the proposal, so a crash in between is healed by deciding again.
+    store before marking the proposal, so a crash in between is healed by deciding again. Run it
+    inside ``write_lock(*decision_keys(...))`` (see the module docstring): the read, the check
+    and the writes are then one step for every other decider.
 
     Raises:
         InvalidReviewError: unknown id, an empty or invalid edit, or (``strict``) a proposal

@@ -17,7 +17,7 @@ from langgraph.store.base import BaseStore, GetOp, PutOp
 from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
-from agno_learn_langgraph.approval.decide import DEFAULT_REVIEWER, plan_decide
+from agno_learn_langgraph.approval.decide import DEFAULT_REVIEWER, plan_decide, review_keys
 from agno_learn_langgraph.approval.interrupt import (
     LearningReviewRequest,
     describe_resume_error,
@@ -29,7 +29,16 @@ from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.runtime import GraphNode, current_run
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import ROOT, Plan, arun_plan, as_item, encode_label, run_plan
+from agno_learn_langgraph.stores.base import (
+    ROOT,
+    Plan,
+    arun_plan,
+    as_item,
+    async_write_lock,
+    encode_label,
+    run_plan,
+    write_lock,
+)
 
 __all__ = [
     "REVIEW_MESSAGE_NAME",
@@ -127,10 +136,11 @@ def plan_apply_review(
 def plan_review(machine: LearningMachine | None, scope: Scope) -> Plan[list[Proposal]]:
     """The review step as one plan: read what is pending, ``interrupt()``, apply the resume.
 
-    A resume that does not fit is not raised: the step interrupts again with the problem in
-    the payload's ``error`` (LangGraph's validation loop), so the thread stays interrupted and
-    nothing is applied. Returns the decided proposals, or ``[]`` without interrupting when
-    nothing is pending.
+    Run it inside ``write_lock(*review_keys(machine, scope))``, as :func:`review_pending` does,
+    so its decisions are compare-and-set against every other decider. A resume that does not
+    fit is not raised: the step interrupts again with the problem in the payload's ``error``
+    (LangGraph's validation loop), so the thread stays interrupted and nothing is applied.
+    Returns the decided proposals, or ``[]`` without interrupting when nothing is pending.
     """
     found = yield from plan_review_request(machine, scope, task=current_task())
     if found is None:
@@ -182,14 +192,16 @@ def review_pending(machine: LearningMachine, store: BaseStore, scope: Scope) -> 
     proposals, or ``[]`` without interrupting when nothing is pending (e.g. everything was
     decided through the review API while the thread waited).
     """
-    return run_plan(store, plan_review(machine, scope))
+    with write_lock(*review_keys(machine, scope)):  # decisions are compare-and-set
+        return run_plan(store, plan_review(machine, scope))
 
 
 async def areview_pending(
     machine: LearningMachine, store: BaseStore, scope: Scope
 ) -> list[Proposal]:
     """Async twin of :func:`review_pending`."""
-    return await arun_plan(store, plan_review(machine, scope))
+    async with async_write_lock(*review_keys(machine, scope)):
+        return await arun_plan(store, plan_review(machine, scope))
 
 
 def review_update(decided: Sequence[Proposal], state: Any = None) -> dict[str, Any] | None:
@@ -220,10 +232,10 @@ def create_approval_node(machine: LearningMachine, *, name: str = _STEP) -> Grap
 
     def review(state: Any, config: RunnableConfig) -> dict[str, Any]:
         store, scope = current_run(name, config)
-        return review_update(run_plan(store, plan_review(machine, scope)), state) or {}
+        return review_update(review_pending(machine, store, scope), state) or {}
 
     async def areview(state: Any, config: RunnableConfig) -> dict[str, Any]:
         store, scope = current_run(name, config)
-        return review_update(await arun_plan(store, plan_review(machine, scope)), state) or {}
+        return review_update(await areview_pending(machine, store, scope), state) or {}
 
     return GraphNode(review, areview, name)

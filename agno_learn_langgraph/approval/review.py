@@ -2,40 +2,58 @@
 
 Each function is a plan run against a LangGraph ``BaseStore``: ``x(store, ...)`` runs it with
 ``run_plan`` and its twin ``ax(store, ...)`` with ``await arun_plan``; nothing else differs.
-A thread still waiting on proposals decided here continues without asking about them again.
+Decisions run inside the proposal's write locks (``decide.decision_keys``), so of two reviewers
+deciding one proposal at once, in any processes, one succeeds and the other gets
+:class:`InvalidReviewError` naming who decided. A thread still waiting on proposals decided here
+continues without asking about them again.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from langgraph.store.base import BaseStore
 
-from agno_learn_langgraph.approval.decide import DecisionType, plan_decide
+from agno_learn_langgraph.approval.decide import DecisionType, plan_decide, plan_decision_keys
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import Plan, arun_plan, run_plan
+from agno_learn_langgraph.stores.base import (
+    Plan,
+    arun_plan,
+    async_write_lock,
+    run_plan,
+    write_lock,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 def _shells(
-    plan: Callable[P, Plan[T]], name: str
+    plan: Callable[P, Plan[T]],
+    name: str,
+    locks: Callable[P, Plan[list[Hashable]]] | None = None,
 ) -> tuple[
     Callable[Concatenate[BaseStore, P], T],
     Callable[Concatenate[BaseStore, P], Coroutine[Any, Any, T]],
 ]:
-    """``name(store, ...)`` and ``aname(store, ...)``: ``plan(...)`` run against ``store``."""
+    """``name(store, ...)`` and ``aname(store, ...)``: ``plan(...)`` run against ``store``,
+    inside the write locks of the keys ``locks(...)`` reads first, when given."""
 
     def sync(store: BaseStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return run_plan(store, plan(*args, **kwargs))
+        if locks is None:
+            return run_plan(store, plan(*args, **kwargs))
+        with write_lock(*run_plan(store, locks(*args, **kwargs))):
+            return run_plan(store, plan(*args, **kwargs))
 
     async def async_(store: BaseStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await arun_plan(store, plan(*args, **kwargs))
+        if locks is None:
+            return await arun_plan(store, plan(*args, **kwargs))
+        async with async_write_lock(*await arun_plan(store, locks(*args, **kwargs))):
+            return await arun_plan(store, plan(*args, **kwargs))
 
     signature = inspect.signature(plan)
     store = inspect.Parameter("store", inspect.Parameter.POSITIONAL_ONLY, annotation="BaseStore")
@@ -117,8 +135,14 @@ def _reject(proposal_id: str, *, reviewer: str, reason: str | None = None) -> Pl
     return proposal
 
 
+def _decision_keys(
+    proposal_id: str, *, machine: LearningMachine | None = None, **_: Any
+) -> Plan[list[Hashable]]:
+    return plan_decision_keys(proposal_id, machine)
+
+
 list_pending_proposals, alist_pending_proposals = _shells(_pending, "list_pending_proposals")
 proposal_history, aproposal_history = _shells(_history, "proposal_history")
 get_proposal, aget_proposal = _shells(_get, "get_proposal")
-approve_proposal, aapprove_proposal = _shells(_approve, "approve_proposal")
-reject_proposal, areject_proposal = _shells(_reject, "reject_proposal")
+approve_proposal, aapprove_proposal = _shells(_approve, "approve_proposal", _decision_keys)
+reject_proposal, areject_proposal = _shells(_reject, "reject_proposal", _decision_keys)

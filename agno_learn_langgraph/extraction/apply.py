@@ -1,5 +1,9 @@
 """Apply: write the validated extraction outputs through the store plans, then move the cursor.
 
+The writes and the cursor's move are one locked step (``write_lock`` of the stores' data and of
+the thread's cursor): an extraction whose claim on its messages was taken over meanwhile (see
+``stores.cursors``) writes nothing, so no message is learned twice.
+
 :func:`plan_apply` iterates over the extraction parts; each part's ``apply`` gets an
 :class:`ApplyStep` (the run, the store, the provenance, whether the store proposes) and writes its
 own store. Items the model got wrong (an unknown id, an empty text) are logged and skipped.
@@ -22,7 +26,7 @@ from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.base import Plan
-from agno_learn_langgraph.stores.cursors import set_cursor
+from agno_learn_langgraph.stores.cursors import CursorState, finish_claim, get_cursor_state
 
 __all__ = ["ApplyStep", "ExtractionReport", "plan_apply", "plan_skip"]
 
@@ -114,8 +118,12 @@ def plan_apply(
     """Write validated extraction outputs through the store plans, then move the cursor.
 
     Unknown memory or fact ids and empty items are logged and skipped; store errors propagate
-    (and the cursor stays, so the next extraction retries these messages).
+    (and the cursor stays, so the next extraction retries these messages). Run it inside the
+    write locks of the stores' data and of the thread's cursor.
     """
+    held, state = yield from _claimed_state(scope, prepared)
+    if not held:
+        return ExtractionReport("nothing_new", changes=["skipped: another extraction read these"])
     prov = Provenance(
         mode="always", thread_id=scope.thread_id, agent_id=scope.agent_id, user_id=scope.user_id
     )
@@ -130,16 +138,28 @@ def plan_apply(
             continue
         step = ApplyStep(machine, scope, part.store, prov, part.store in proposing, changes)
         yield from part.apply(step, value)
-    yield from _move_cursor(scope, prepared)
+    yield from _move_cursor(scope, prepared, state)
     return ExtractionReport("applied", messages=len(prepared.transcript), changes=changes)
 
 
 def plan_skip(scope: Scope, prepared: Prepared) -> Plan[ExtractionReport]:
     """Nothing to read: move the cursor past tool messages so they are not scanned again."""
-    yield from _move_cursor(scope, prepared)
+    yield from _move_cursor(scope, prepared, None)
     return ExtractionReport("nothing_new")
 
 
-def _move_cursor(scope: Scope, prepared: Prepared) -> Plan[None]:
-    if scope.thread_id and prepared.last_id and prepared.last_id != prepared.cursor:
-        yield from set_cursor(scope.thread_id, prepared.last_id)
+def _claimed_state(scope: Scope, prepared: Prepared) -> Plan[tuple[bool, CursorState | None]]:
+    """Whether this extraction may write (it still holds its claim, or claimed nothing: no
+    thread), and the thread's cursor as read."""
+    if not (scope.thread_id and prepared.claim):
+        return True, None
+    state = yield from get_cursor_state(scope.thread_id)
+    if state.holds(prepared.claim):
+        return True, state
+    logger.info("Extraction skipped: its messages were claimed again (lease ended).")
+    return False, state
+
+
+def _move_cursor(scope: Scope, prepared: Prepared, state: CursorState | None) -> Plan[None]:
+    if scope.thread_id and prepared.claim:
+        yield from finish_claim(scope.thread_id, prepared.claim, prepared.ids, state)

@@ -21,7 +21,7 @@ from agno_learn_langgraph.extraction.calls import (
     invoke_call,
     resolve_models,
 )
-from agno_learn_langgraph.extraction.prepare import plan_prepare
+from agno_learn_langgraph.extraction.prepare import Prepared, plan_prepare
 from agno_learn_langgraph.extraction.select import check_scope, extraction_stores
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.machine import LearningMachine
@@ -35,6 +35,7 @@ from agno_learn_langgraph.stores.base import (
     run_plan,
     write_lock,
 )
+from agno_learn_langgraph.stores.cursors import cursor_lock_key, release_claim
 
 __all__ = [
     "aextract_learnings",
@@ -62,6 +63,31 @@ def _failed(
     )
 
 
+def _cursor_keys(scope: Scope) -> list[Hashable]:
+    """The lock of the thread's cursor (none without a thread)."""
+    return [cursor_lock_key(scope.thread_id)] if scope.thread_id else []
+
+
+def _release(store: BaseStore, scope: Scope, prepared: Prepared) -> None:
+    """Give a failed extraction's messages back (its lease frees them if this fails too)."""
+    if scope.thread_id and prepared.claim:
+        try:
+            with write_lock(*_cursor_keys(scope)):
+                run_plan(store, release_claim(scope.thread_id, prepared.claim))
+        except Exception:
+            logger.warning("Releasing the extraction's claim failed.", exc_info=True)
+
+
+async def _arelease(store: BaseStore, scope: Scope, prepared: Prepared) -> None:
+    """Async twin of :func:`_release`."""
+    if scope.thread_id and prepared.claim:
+        try:
+            async with async_write_lock(*_cursor_keys(scope)):
+                await arun_plan(store, release_claim(scope.thread_id, prepared.claim))
+        except Exception:
+            logger.warning("Releasing the extraction's claim failed.", exc_info=True)
+
+
 def _start(
     machine: LearningMachine, scope: Scope, model: BaseChatModel | None
 ) -> tuple[tuple[StoreName, ...], dict[StoreName, BaseChatModel]]:
@@ -81,7 +107,9 @@ def extract_learnings(
     """Extract what the messages since the thread's cursor teach, for every extracting store.
 
     Model failures are retried, logged and reported (``status="failed"``), never raised; the
-    cursor then stays, so the next extraction reads these messages again.
+    cursor then stays, so the next extraction reads these messages again. Extractions of one
+    thread running at once, in any processes, each read other messages (see
+    ``stores.cursors``): a message is learned once, and the cursor only moves forward.
 
     Args:
         messages: the thread's messages (ids as given by ``add_messages``), reply included.
@@ -95,16 +123,24 @@ def extract_learnings(
     if not stores:
         return ExtractionReport("nothing_new")
     indexed = has_vector_index(store)
-    prepared = run_plan(store, plan_prepare(machine, scope, messages, stores, indexed=indexed))
+    with write_lock(*_cursor_keys(scope)):  # claims the new messages
+        prepared = run_plan(store, plan_prepare(machine, scope, messages, stores, indexed=indexed))
     if not prepared.transcript:
-        return run_plan(store, plan_skip(scope, prepared))
+        if prepared.claim is None:
+            return ExtractionReport("nothing_new")
+        with write_lock(*_cursor_keys(scope)):
+            return run_plan(store, plan_skip(scope, prepared))
     counter = [0]
     try:
         outputs = [invoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)]
+        with write_lock(*_data_keys(machine, stores, scope), *_cursor_keys(scope)):
+            report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
     except ExtractionFailedError as exc:
+        _release(store, scope, prepared)
         return _failed(prepared.transcript, counter[0], exc)
-    with write_lock(*_data_keys(machine, stores, scope)):
-        report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
+    except Exception:
+        _release(store, scope, prepared)
+        raise
     report.calls = counter[0]
     return report
 
@@ -123,18 +159,26 @@ async def aextract_learnings(
         return ExtractionReport("nothing_new")
     indexed = has_vector_index(store)
     plan = plan_prepare(machine, scope, messages, stores, indexed=indexed)
-    prepared = await arun_plan(store, plan)
+    async with async_write_lock(*_cursor_keys(scope)):
+        prepared = await arun_plan(store, plan)
     if not prepared.transcript:
-        return await arun_plan(store, plan_skip(scope, prepared))
+        if prepared.claim is None:
+            return ExtractionReport("nothing_new")
+        async with async_write_lock(*_cursor_keys(scope)):
+            return await arun_plan(store, plan_skip(scope, prepared))
     counter = [0]
     try:
         outputs = [
             await ainvoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)
         ]
+        async with async_write_lock(*_data_keys(machine, stores, scope), *_cursor_keys(scope)):
+            report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
     except ExtractionFailedError as exc:
+        await _arelease(store, scope, prepared)
         return _failed(prepared.transcript, counter[0], exc)
-    async with async_write_lock(*_data_keys(machine, stores, scope)):
-        report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
+    except Exception:
+        await _arelease(store, scope, prepared)
+        raise
     report.calls = counter[0]
     return report
 

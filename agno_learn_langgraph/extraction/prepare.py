@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from agno_learn_langgraph.extraction.parts import PARTS, ReadRequest
-from agno_learn_langgraph.extraction.select import select_new_messages
+from agno_learn_langgraph.extraction.select import select_claimed_messages, select_new_messages
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import (
@@ -21,7 +21,7 @@ from agno_learn_langgraph.records import (
 )
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.base import Plan, gather_plans
-from agno_learn_langgraph.stores.cursors import get_cursor
+from agno_learn_langgraph.stores.cursors import Claim, claim_messages
 
 __all__ = ["Prepared", "plan_prepare"]
 
@@ -35,6 +35,10 @@ class Prepared:
     transcript: list[tuple[str, str]]
     last_id: str | None
     cursor: str | None
+    claim: Claim | None = None
+    """The thread's messages this extraction reads (``None``: no thread, or ids, to track)."""
+    ids: list[str | None] = field(default_factory=list)
+    """The ids of the thread's messages as given, in order (where the cursor may move)."""
     profile: UserProfile | None = None
     memories: list[Memory] = field(default_factory=list)
     session: SessionContext | None = None
@@ -50,14 +54,23 @@ def plan_prepare(
     *,
     indexed: bool,
 ) -> Plan[Prepared]:
-    """Read the cursor, pick the new messages, then load the records relevant to them.
+    """Claim the thread's new messages, then load the records relevant to them.
 
-    The records are read in one batch per step for all stores, and only when there is
-    something new to read.
+    Messages no other extraction of the thread read or reads now are claimed (see
+    ``stores.cursors``): run it inside ``write_lock(cursor_lock_key(thread_id))``. Without a
+    thread id (or message ids) every message is new. The records are read in one batch per step
+    for all stores, and only when there is something new to read.
     """
-    cursor = (yield from get_cursor(scope.thread_id)) if scope.thread_id else None
-    transcript, last_id = select_new_messages(messages, cursor, machine.max_messages_per_extraction)
-    prepared = Prepared(transcript=transcript, last_id=last_id, cursor=cursor)
+    cap = machine.max_messages_per_extraction
+    ids = [None if m.id is None else str(m.id) for m in messages]
+    if scope.thread_id and any(ids):
+        claim = yield from claim_messages(scope.thread_id, ids)
+        transcript = select_claimed_messages(messages, claim.ids if claim else (), cap)
+        last_id = claim.ids[-1] if claim else None
+        prepared = Prepared(transcript, last_id, None, claim=claim, ids=ids)
+    else:
+        transcript, last_id = select_new_messages(messages, None, cap)
+        prepared = Prepared(transcript=transcript, last_id=last_id, cursor=None, ids=ids)
     if not transcript:
         return prepared
     request = ReadRequest(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -17,6 +17,7 @@ __all__ = [
     "conversation_entry",
     "extraction_stores",
     "message_text",
+    "select_claimed_messages",
     "select_new_messages",
 ]
 
@@ -82,3 +83,20 @@ def select_new_messages(
         entries = entries[-cap:]
     last_id = next((str(m.id) for m in reversed(messages) if m.id), None)
     return entries, last_id
+
+
+def select_claimed_messages(
+    messages: Sequence[BaseMessage], claimed: Collection[str], cap: int
+) -> list[tuple[str, str]]:
+    """The conversation entries of the messages whose ids are in ``claimed`` (see
+    ``stores.cursors.claim_messages``) and of id-less ones after the first of them, newest
+    ``cap`` kept (``cap <= 0``: no cap)."""
+    first = next((i for i, m in enumerate(messages) if m.id is not None and m.id in claimed), None)
+    if first is None:
+        return []
+    entries = [
+        e
+        for m in messages[first:]
+        if (m.id is None or m.id in claimed) and (e := conversation_entry(m)) is not None
+    ]
+    return entries[-cap:] if cap > 0 else entries
