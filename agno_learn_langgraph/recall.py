@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any, TypedDict
@@ -46,7 +47,7 @@ from agno_learn_langgraph.stores.base import (
     has_vector_index,
     run_plan,
 )
-from agno_learn_langgraph.stores.lexical import Query, TextQuery
+from agno_learn_langgraph.stores.lexical import Query, TextQuery, tokenize
 
 __all__ = [
     "QUERY_CONTEXT_CHARS",
@@ -92,13 +93,31 @@ def _clip(text: str, chars: int) -> str:
     return cut[: cut.rfind(" ")] if " " in cut else cut
 
 
-def recall_query(messages: Sequence[Any], *, context_chars: int = QUERY_CONTEXT_CHARS) -> Query:
-    """What recall ranks by: the latest user message, with the previous user turn and the
-    assistant's reply to it as context (at most ``context_chars`` characters, weighted lower).
+_FOLLOW_UP_WORDS = frozenset(
+    "that it this these those there then he she him her his hers they them their same".split()  # noqa: SIM905
+)
+_OWN_TERMS = 2
 
-    A follow-up ("when was that?") finds the memory the previous turn was about; the latest
-    message's own words still decide the ranking when it has any. Pure: same messages, same
-    query.
+
+def _is_follow_up(text: str) -> bool:
+    """Whether a message leans on the previous turn: few words of its own, or a pronoun."""
+    if len(tokenize(text.lower())) < _OWN_TERMS:  # lowercase: a name counts once
+        return True
+    return any(word in _FOLLOW_UP_WORDS for word in _WORDS.findall(text.lower()))
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def recall_query(messages: Sequence[Any], *, context_chars: int = QUERY_CONTEXT_CHARS) -> Query:
+    """What recall ranks by: the latest user message and, when it looks like a follow-up
+    (fewer than two words of its own, or a pronoun such as "that", "it", "there"), the
+    previous user turn and the assistant's reply to it as context (at most ``context_chars``
+    characters, weighted lower in BM25 and embedded after the message).
+
+    A follow-up ("when was that?") finds the memory the previous turn was about; a message
+    that stands on its own is ranked by its own words only, so an unrelated previous turn
+    cannot pull in its memories. Pure: same messages, same query.
 
     >>> q = recall_query([("user", "Where does Ann work?"), ("ai", "At Acme."), ("user", "Since?")])
     >>> q.text, q.context
@@ -118,6 +137,8 @@ def recall_query(messages: Sequence[Any], *, context_chars: int = QUERY_CONTEXT_
             reply = _text(message)
     if latest is None:
         return Query("")
+    if not _is_follow_up(latest):
+        return Query(latest)
     first = _clip(previous_user, context_chars)
     rest = _clip(reply, max(context_chars - len(first) - 1, 0)) if reply else ""
     return Query(latest, " ".join(p for p in (first, rest) if p))

@@ -276,7 +276,8 @@ def package_top10(store: BaseStore, user: str) -> Callable[[str], list[str]]:
     """The package's semantic ranking (what recall uses): exact search over stored vectors."""
 
     def top10(q: str) -> list[str]:
-        found = run_plan(store, user_memory.relevant_memories(user, q, limit=10, indexed=True))
+        plan = user_memory.relevant_memories(user, q, limit=10, indexed=True, ranking="semantic")
+        found = run_plan(store, plan)
         return [m.text for m in found]
 
     return top10

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agno_learn_langgraph.stores.lexical import Query
+from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.store.base import BaseStore
@@ -17,7 +19,13 @@ from agno_learn_langgraph import (
     UserMemoryConfig,
 )
 from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_learning_context
-from agno_learn_langgraph.recall import abuild_learning_context, build_learning_context, recall
+from agno_learn_langgraph.recall import (
+    QUERY_CONTEXT_CHARS,
+    abuild_learning_context,
+    build_learning_context,
+    recall,
+    recall_query,
+)
 from agno_learn_langgraph.records import Decision, LearnedKnowledge, Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import (
@@ -341,3 +349,227 @@ def test_the_index_cache_stays_within_its_item_bound_and_writes_count_against_it
     cache.write_through(store, [put(a, "x", {"search_text": "x"})], {a: "v3"})
     cache.put(store, a, "k", entry(1), generation)
     assert cache.get(store, a, "k", "v1") is None
+
+
+# -- ranking: hybrid by default, the pure modes on demand, one embedding per turn ------------
+
+
+class ConceptEmbeddings(Embeddings):
+    """Offline embeddings that know synonyms: words of one concept share a dimension, so
+    "pup" is near "beagle" though they share no letters; a text of no concept is "other"."""
+
+    CONCEPTS = (
+        {"pup", "puppy", "dog", "beagle", "beagles", "pet"},
+        {"jazz", "piano", "music"},
+        {"stripe", "job", "work", "works"},
+    )
+
+    def __init__(self, fail: bool = False) -> None:
+        self.queries = 0
+        self.fail = fail
+
+    def _embed(self, text: str) -> list[float]:
+        words = set(text.lower().replace("?", " ").replace(".", " ").split())
+        vector = [1.0 if words & concept else 0.0 for concept in self.CONCEPTS]
+        return [*vector, 0.0 if any(vector) else 1.0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._embed(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries += 1
+        if self.fail:
+            raise RuntimeError("HTTP 500 from the embeddings endpoint")
+        return self._embed(text)
+
+
+def concept_store(embeddings: ConceptEmbeddings) -> InMemoryStore:
+    store = InMemoryStore(index={"dims": 4, "embed": embeddings, "fields": ["search_text"]})
+    ens = entity_memory.entity_namespaces("global", SCOPE)
+    kns = learned_knowledge.knowledge_namespace("global", SCOPE)
+    plans: list[Plan[Any]] = [
+        user_memory.add_memory(USER, "Adopted a beagle named Milo", PROV),
+        user_memory.add_memory(USER, "Order code ZX42 is for the blender", PROV),
+        user_memory.add_memory(USER, "Likes jazz piano", PROV),
+        user_memory.add_memory(USER, "Works at Stripe", PROV),
+        learned_knowledge.save_learning(kns, PROV, title="Beagles", learning="Beagles need walks"),
+        learned_knowledge.save_learning(kns, PROV, title="ZX42 orders", learning="Ship on Monday"),
+        learned_knowledge.save_learning(kns, PROV, title="Jazz", learning="Play it quietly"),
+        entity_memory.create_entity(ens, PROV, name="Milo", entity_type="beagle"),
+        entity_memory.create_entity(ens, PROV, name="ZX42", entity_type="order"),
+        entity_memory.create_entity(ens, PROV, name="Blue Note", entity_type="jazz club"),
+        decision_log.log_decision("support", Decision(decision="Recommended a beagle trainer")),
+        decision_log.log_decision("support", Decision(decision="Refunded order ZX42")),
+        decision_log.log_decision("support", Decision(decision="Played jazz on hold")),
+    ]
+    for plan in plans:
+        run_plan(store, plan)
+    return store
+
+
+def ranked(data: Any) -> dict[str, list[str]]:
+    return {
+        "memories": [m.text for m in data.memories],
+        "knowledge": [k.title for k in data.knowledge],
+        "entities": [e.name for e in data.entities],
+        "decisions": [d.decision for d in data.decisions][:2],
+    }
+
+
+def ranking_machine(ranking: Any = "hybrid", **kwargs: Any) -> LearningMachine:
+    return LearningMachine(
+        user_memory=True,
+        entity_memory=True,
+        learned_knowledge=True,
+        decision_log=True,
+        recall_ranking=ranking,
+        **kwargs,
+    )
+
+
+QUERY = "What is my pup called, and where is order ZX42?"
+
+
+def test_hybrid_is_the_default_and_finds_what_either_ranker_alone_misses() -> None:
+    store = concept_store(ConceptEmbeddings())
+    assert ranking_machine().recall_ranking == "hybrid"
+    hybrid = ranked(recall(ranking_machine(), store, SCOPE, QUERY))
+    lexical = ranked(recall(ranking_machine("lexical"), store, SCOPE, QUERY))
+    semantic = ranked(recall(ranking_machine("semantic"), store, SCOPE, QUERY))
+    # the pup is only near the beagle in meaning; "ZX42" only matches by its word
+    assert set(hybrid["memories"]) == {
+        "Adopted a beagle named Milo",
+        "Order code ZX42 is for the blender",
+    }
+    assert lexical["memories"] == ["Order code ZX42 is for the blender"]
+    assert semantic["memories"] == ["Adopted a beagle named Milo"]
+    assert set(hybrid["knowledge"]) == {"Beagles", "ZX42 orders"}
+    assert "Jazz" not in lexical["knowledge"] + semantic["knowledge"]
+    assert {"Milo", "ZX42"} <= set(hybrid["entities"])
+    assert set(hybrid["decisions"]) == {"Recommended a beagle trainer", "Refunded order ZX42"}
+
+
+def test_an_unknown_ranking_names_the_allowed_ones() -> None:
+    with pytest.raises(ValueError, match="'vector'; expected one of hybrid, lexical, semantic"):
+        ranking_machine("vector")
+
+
+def test_the_query_is_embedded_once_per_recall_for_every_store() -> None:
+    embeddings = ConceptEmbeddings()
+    store = concept_store(embeddings)
+    machine = ranking_machine()
+    recall(machine, store, SCOPE, QUERY)  # cold: loads the namespaces
+    embeddings.queries = 0
+    recall(machine, store, SCOPE, QUERY)
+    assert embeddings.queries == 1
+    embeddings.queries = 0
+    recall(machine, store, SCOPE, "something new")
+    assert embeddings.queries == 1
+
+
+# -- an embeddings outage or a failing store does not fail the turn ---------------------------
+
+
+def test_an_embeddings_outage_ranks_lexically_logs_and_counts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    embeddings = ConceptEmbeddings()
+    store = concept_store(embeddings)
+    embeddings.fail = True
+    machine = ranking_machine()
+    with caplog.at_level("WARNING", logger="agno_learn_langgraph.recall"):
+        data = recall(machine, store, SCOPE, QUERY)
+    assert ranked(data)["memories"] == ["Order code ZX42 is for the blender"]  # lexical
+    assert "HTTP 500 from the embeddings endpoint" in caplog.text
+    assert machine.recall_failures == {"semantic": 1}
+    strict = ranking_machine(strict_recall=True)
+    with pytest.raises(Exception, match="HTTP 500"):
+        recall(strict, store, SCOPE, QUERY)
+    assert strict.recall_failures == {"semantic": 1}
+
+
+async def test_an_embeddings_outage_does_not_fail_an_async_turn() -> None:
+    embeddings = ConceptEmbeddings()
+    store = concept_store(embeddings)
+    embeddings.fail = True
+    machine = ranking_machine()
+    text = await abuild_learning_context(machine, store, SCOPE, QUERY)
+    assert "ZX42 is for the blender" in text
+    assert machine.recall_failures["semantic"] == 1
+    with pytest.raises(Exception, match="HTTP 500"):
+        await abuild_learning_context(ranking_machine(strict_recall=True), store, SCOPE, QUERY)
+
+
+class BrokenStore(InMemoryStore):
+    def batch(self, ops: Any) -> Any:
+        raise ConnectionError("the database is down")
+
+
+def test_a_store_that_cannot_be_read_recalls_nothing_unless_strict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    machine = LearningMachine(user_memory=True)
+    with caplog.at_level("WARNING", logger="agno_learn_langgraph.recall"):
+        assert build_learning_context(machine, BrokenStore(), SCOPE, "tea") == ""
+    assert "the database is down" in caplog.text
+    assert machine.recall_failures == {"store": 1}
+    with pytest.raises(ConnectionError):
+        build_learning_context(
+            LearningMachine(user_memory=True, strict_recall=True), BrokenStore(), SCOPE, "tea"
+        )
+
+
+# -- the query: the latest message plus bounded recent context --------------------------------
+
+
+def test_recall_query_adds_the_previous_turn_bounded() -> None:
+    messages = [
+        ("user", "Where did I go hiking with Priya?"),
+        ("ai", "You went hiking in the Dolomites."),
+        ("tool", "ignored"),
+        ("user", "When was that?"),
+    ]
+    query = recall_query([HumanMessage("old"), AIMessage("older"), *convert(messages)])
+    assert query.text == "When was that?"
+    assert query.context == "Where did I go hiking with Priya? You went hiking in the Dolomites."
+    assert recall_query(convert(messages)) == query  # pure: same messages, same query
+    long = recall_query([HumanMessage("x " * 5000), AIMessage("y"), HumanMessage("z")])
+    assert len(long.context) <= QUERY_CONTEXT_CHARS
+    assert recall_query([HumanMessage("only one")]) == Query("only one")
+    # a message that stands on its own is not diluted by an unrelated previous turn
+    standalone = [*convert(messages[:2]), HumanMessage("Which cello teacher did Maria recommend?")]
+    assert recall_query(standalone) == Query("Which cello teacher did Maria recommend?")
+    pronoun = [*convert(messages[:2]), HumanMessage("Was Maria with me on that trip?")]
+    assert recall_query(pronoun).context.startswith("Where did I go hiking")
+    assert recall_query([]) == Query("")
+
+
+def convert(messages: list[tuple[str, str]]) -> list[Any]:
+    from langchain_core.messages import ToolMessage
+
+    out: list[Any] = []
+    for role, text in messages:
+        if role == "tool":
+            out.append(ToolMessage(text, tool_call_id="call_1"))
+        else:
+            out.append(HumanMessage(text) if role == "user" else AIMessage(text))
+    return out
+
+
+def test_a_follow_up_recalls_what_the_previous_turn_was_about(store: BaseStore) -> None:
+    run_plan(store, user_memory.add_memory(USER, "The Dolomites hike was in August", PROV))
+    for i in range(30):  # newer memories: a newest-first fill would not reach the hike
+        run_plan(store, user_memory.add_memory(USER, f"Bought groceries, list {i}", PROV))
+    machine = LearningMachine(user_memory=UserMemoryConfig(max_memories_in_context=5))
+    graph, _ = build_graph(machine, store)
+    out = graph.invoke(
+        {
+            "messages": [
+                HumanMessage("Where did I go hiking?"),
+                AIMessage("In the Dolomites."),
+                HumanMessage("When was that?"),
+            ]
+        },
+        context={"user_id": USER, "thread_id": "thread-1"},
+    )
+    assert "The Dolomites hike was in August" in out["learning_context"]

@@ -40,6 +40,11 @@ LEXICAL_FLOOR = 0.15
 """A BM25 match scoring under this share of the best match is dropped (a common word only)."""
 SEMANTIC_MARGIN = 0.25
 """A vector neighbour whose similarity trails the best by more than this is dropped."""
+FUSION = "rrf"
+LEXICAL_SHARE = 0.5
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 1.0
+"""Weights of the two lists in the fusion."""
 MIN_DEPTH = 30
 """Candidates each list contributes to the fusion, at least (three times the limit otherwise)."""
 
@@ -50,24 +55,28 @@ def _newest(value: dict[str, Any]) -> str:
     return str(value.get("updated_at") or value.get("created_at") or "")
 
 
-def floor_lexical(hits: Scored, floor: float = LEXICAL_FLOOR) -> Scored:
-    """``hits`` (best first) scoring at least ``floor`` times the best score."""
+def floor_lexical(hits: Scored, floor: float | None = None) -> Scored:
+    """``hits`` (best first) scoring at least ``floor`` (:data:`LEXICAL_FLOOR`) times the best."""
     if not hits:
         return []
-    cut = hits[0][0] * floor
+    cut = hits[0][0] * (LEXICAL_FLOOR if floor is None else floor)
     return [h for h in hits if h[0] >= cut]
 
 
-def floor_semantic(hits: Scored, margin: float = SEMANTIC_MARGIN) -> Scored:
-    """``hits`` (best first) within ``margin`` of the best similarity."""
+def floor_semantic(hits: Scored, margin: float | None = None) -> Scored:
+    """``hits`` (best first) within ``margin`` (:data:`SEMANTIC_MARGIN`) of the best."""
     if not hits:
         return []
-    cut = hits[0][0] - margin
+    cut = hits[0][0] - (SEMANTIC_MARGIN if margin is None else margin)
     return [h for h in hits if h[0] >= cut]
 
 
 def fuse(
-    lists: Sequence[Scored], key_of: Callable[[dict[str, Any]], str], *, limit: int
+    lists: Sequence[Scored],
+    key_of: Callable[[dict[str, Any]], str],
+    *,
+    limit: int,
+    weights: Sequence[float] | None = None,
 ) -> list[dict[str, Any]]:
     """Reciprocal-rank fusion of best-first lists; ties go to the newest record, then the key.
 
@@ -78,10 +87,42 @@ def fuse(
     """
     scores: dict[str, float] = {}
     values: dict[str, dict[str, Any]] = {}
-    for ranked in lists:
+    for n, ranked in enumerate(lists):
+        weight = weights[n] if weights else 1.0
         for rank, (_, value) in enumerate(ranked):
             key = key_of(value)
-            scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
+            scores[key] = scores.get(key, 0.0) + weight / (RRF_K + rank + 1)
+            values.setdefault(key, value)
+    order = sorted(scores, key=lambda k: (-scores[k], _inverted(_newest(values[k])), k))
+    return [values[k] for k in order[:limit]]
+
+
+def fuse_scores(
+    lexical: Scored,
+    semantic: Scored,
+    key_of: Callable[[dict[str, Any]], str],
+    *,
+    limit: int,
+    alpha: float | None = None,
+) -> list[dict[str, Any]]:
+    """Convex combination of normalised scores: ``alpha`` x BM25 / best BM25 plus
+    ``1 - alpha`` x the similarity min-max scaled over the semantic candidates (0 when absent
+    from a list); ties go to the newest record, then the key."""
+    a = LEXICAL_SHARE if alpha is None else alpha
+    scores: dict[str, float] = {}
+    values: dict[str, dict[str, Any]] = {}
+    if lexical:
+        top = lexical[0][0] or 1.0
+        for score, value in lexical:
+            key = key_of(value)
+            scores[key] = a * score / top
+            values[key] = value
+    if semantic:
+        high, low = semantic[0][0], semantic[-1][0]
+        span = (high - low) or 1.0
+        for score, value in semantic:
+            key = key_of(value)
+            scores[key] = scores.get(key, 0.0) + (1 - a) * (score - low) / span
             values.setdefault(key, value)
     order = sorted(scores, key=lambda k: (-scores[k], _inverted(_newest(values[k])), k))
     return [values[k] for k in order[:limit]]
@@ -140,9 +181,22 @@ def rank_namespace(
     if limit <= 0:
         return Ranked(index)
     lists: list[Scored] = []
+    weights: list[float] = []
     if not semantic or ranking == "hybrid":
         lists.append(floor_lexical(index.rank_scored(query, limit=depth)))
+        weights.append(LEXICAL_WEIGHT)
     if semantic:
         lists.append(floor_semantic(near))
-    values = fuse([ranked for ranked in lists if ranked], key_of, limit=limit)
+        weights.append(SEMANTIC_WEIGHT)
+    if FUSION == "adaptive" and len(lists) == 2:
+        ideal = index.query_weight(query)
+        best = lists[0][0][0] if lists[0] else 0.0
+        confidence = min(1.0, best / ideal) if ideal > 0 else 0.0
+        values = fuse_scores(
+            lists[0], lists[1], key_of, limit=limit, alpha=LEXICAL_SHARE * confidence
+        )
+    elif FUSION == "convex" and len(lists) == 2:
+        values = fuse_scores(lists[0], lists[1], key_of, limit=limit)
+    else:
+        values = fuse(lists, key_of, limit=limit, weights=weights)
     return Ranked(index, values, matched=bool(values))

@@ -144,7 +144,8 @@ class Tokenizer:
 
     Args:
         language: a Snowball algorithm (``Stemmer.algorithms()``: ``"english"``, ``"french"``,
-            ...), or ``None`` for no stemming. English also drops English stopwords.
+            ...), or ``None`` for no stemming. English (and ``None``) also drop English
+            stopwords.
 
     Raises:
         ValueError: an unknown language, naming the allowed ones.
@@ -152,7 +153,8 @@ class Tokenizer:
 
     def __init__(self, language: str | None = "english") -> None:
         self.language = language
-        self._stopwords = _STOPWORDS if language in ("english", "porter") else frozenset()
+        english = language in ("english", "porter", None)
+        self._stopwords = _STOPWORDS if english else frozenset()
         self._stemmer: Any = None
         if language is not None:
             check_language(language)
