@@ -54,6 +54,7 @@ __all__ = [
     "arecord_pending",
     "arecover_pending_extractions",
     "arun_recorded",
+    "machine_signature",
     "pending_window",
     "record_pending",
     "recover_pending_extractions",
@@ -95,11 +96,23 @@ def pending_window(messages: Sequence[BaseMessage], cap: int) -> list[BaseMessag
 _NOT_RECORDED = "Recording the pending extraction failed; it runs in memory only."
 
 
+def machine_signature(machine: LearningMachine) -> str:
+    """What a worker must extract to take a record over: the extracting stores and their
+    namespaces (graphs with other machines sharing the store leave each other's records alone)."""
+    stores = extraction_stores(machine)
+    return ",".join(
+        f"{s}:{machine.stores[s].mode.value}@{machine.namespace_for(s)}" for s in stores
+    )
+
+
 def _new_record(
     machine: LearningMachine, scope: Scope, messages: Sequence[BaseMessage]
 ) -> OutboxRecord:
     window = pending_window(messages, machine.max_messages_per_extraction)
-    return new_record(scope, messages_to_dict(window), grace_s=machine.recovery_grace())
+    signature = machine_signature(machine)
+    return new_record(
+        scope, messages_to_dict(window), machine=signature, grace_s=machine.recovery_grace()
+    )
 
 
 def record_pending(
@@ -272,7 +285,7 @@ def recover_pending_extractions(
         return 0
     model = model or machine.recovery_model
     done = 0
-    for found in run_plan(store, due_records(limit=limit)):
+    for found in run_plan(store, due_records(machine_signature(machine), limit=limit)):
         if _mine_and_running(machine, found):
             continue
         try:
@@ -304,7 +317,7 @@ async def arecover_pending_extractions(
         return 0
     model = model or machine.recovery_model
     done = 0
-    for found in await arun_plan(store, due_records(limit=limit)):
+    for found in await arun_plan(store, due_records(machine_signature(machine), limit=limit)):
         if _mine_and_running(machine, found):
             continue
         try:

@@ -73,6 +73,8 @@ class OutboxRecord(BaseModel):
     """One thread's pending extraction."""
 
     key: str
+    machine: str = ""
+    """Which extraction set-up the work is for (see ``extraction.recovery.machine_signature``)."""
     user_id: str | None = None
     thread_id: str | None = None
     agent_id: str = DEFAULT_AGENT_ID
@@ -111,6 +113,7 @@ def new_record(
     scope: Scope,
     messages: Sequence[dict[str, Any]],
     *,
+    machine: str,
     grace_s: float,
     now: float | None = None,
 ) -> OutboxRecord:
@@ -121,6 +124,7 @@ def new_record(
     now = time.time() if now is None else now
     return OutboxRecord(
         key=thread_key(scope),
+        machine=machine,
         user_id=scope.user_id,
         thread_id=scope.thread_id,
         agent_id=scope.agent_id,
@@ -146,10 +150,13 @@ def get_record(key: str) -> Plan[OutboxRecord | None]:
     return OutboxRecord.model_validate(item.value) if item else None
 
 
-def due_records(*, now: float | None = None, limit: int = 20) -> Plan[list[OutboxRecord]]:
-    """Up to ``limit`` records whose lease ran out (one search of the outbox)."""
+def due_records(
+    machine: str, *, now: float | None = None, limit: int = 20
+) -> Plan[list[OutboxRecord]]:
+    """Up to ``limit`` records of ``machine`` whose lease ran out (one search of the outbox)."""
     now = time.time() if now is None else now
-    (found,) = yield [search_all(OUTBOX_NAMESPACE, filter={"due": {"$lt": now}}, limit=limit)]
+    where = {"machine": machine, "due": {"$lt": now}}
+    (found,) = yield [search_all(OUTBOX_NAMESPACE, filter=where, limit=limit)]
     records = [OutboxRecord.model_validate(item.value) for item in as_items(found)]
     return sorted(records, key=lambda r: r.due)
 
