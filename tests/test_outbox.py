@@ -173,9 +173,7 @@ def test_a_turn_records_its_extraction_until_the_job_applied_it(store: BaseStore
 
     machine.flush(timeout=30)
     assert run_plan(store, get_record("t1")) is None
-    assert [m.text for m in run_plan(store, user_memory.list_memories(USER))] == [
-        "Likes green tea"
-    ]
+    assert [m.text for m in run_plan(store, user_memory.list_memories(USER))] == ["Likes green tea"]
 
 
 def test_a_dead_workers_turn_is_recovered_without_a_new_turn(store: BaseStore) -> None:
