@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -153,7 +154,7 @@ class LearningMachine:
         self.recovery_interval_s = float(recovery_interval_s)
         self.recovery_model: BaseChatModel | None = None
         """The extraction model a turn last scheduled with (recovery uses it)."""
-        self._last_sweep = float("-inf")
+        self._last_sweep = time.monotonic()  # the first sweep comes one interval after
         self.recall_ranking: RecallRanking = check_ranking(recall_ranking)
         check_language(recall_language)
         self.recall_language = recall_language

@@ -277,3 +277,47 @@ async def _sleep(s: float) -> None:
     import asyncio
 
     await asyncio.sleep(s)
+
+
+def test_a_machine_in_use_sweeps_what_a_dead_worker_left(store: BaseStore) -> None:
+    dead = memory_machine(ScriptedChatModel(), recovery_grace_s=0.01)
+    turn = [HumanMessage("I like green tea", id="h1"), AIMessage("Noted.", id="r1")]
+    record_pending(dead, store, Scope(user_id=USER, thread_id="dead"), turn)
+    time.sleep(0.05)
+
+    extractor = ScriptedChatModel(
+        structured_responses=[{"memories": {"add": ["Likes tea"]}}, {}], cycle=True
+    )
+    live = memory_machine(extractor, recovery_grace_s=30, recovery_interval_s=0)
+    graph = build_graph(live, ScriptedChatModel(["Hello."]), store)
+    graph.invoke({"messages": [("user", "Hello")]}, cfg(thread="other"))  # another thread
+    live.flush(timeout=30)
+    assert "Likes tea" in [m.text for m in run_plan(store, user_memory.list_memories(USER))]
+    assert run_plan(store, get_record("dead")) is None
+    assert run_plan(store, get_cursor("dead")) == "r1"
+
+
+async def test_the_server_lifespan_sweeps_at_startup(
+    astore: BaseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from agno_learn_langgraph import server
+    from agno_learn_langgraph.extraction.recovery import arecord_pending
+    from agno_learn_langgraph.stores.base import arun_plan
+
+    monkeypatch.setattr(server, "STARTUP_SWEEP_DELAY_S", 0.0)
+    dead = memory_machine(ScriptedChatModel(), recovery_grace_s=0.01)
+    turn = [HumanMessage("I like green tea", id="h1"), AIMessage("Noted.", id="r1")]
+    await arecord_pending(dead, astore, SCOPE, turn)
+    await asyncio.sleep(0.05)
+    extractor = ScriptedChatModel(structured_responses=[{"memories": {"add": ["Likes tea"]}}])
+    live = memory_machine(extractor, recovery_interval_s=0.1)
+    async with server.learning_lifespan(None, store=astore, machines=[live]):
+        for _ in range(100):
+            if await arun_plan(astore, get_record("t1")) is None:
+                break
+            await asyncio.sleep(0.1)
+    memories = await arun_plan(astore, user_memory.list_memories(USER))
+    assert [m.text for m in memories] == ["Likes tea"]
+    assert extractor.structured_call_count == 1

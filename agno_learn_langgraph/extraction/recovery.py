@@ -263,7 +263,7 @@ def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
     try:
         resolve_models(machine, extraction_stores(machine), model or machine.recovery_model)
     except ValueError:
-        logger.warning("Pending extractions are not recovered: the machine has no model.")
+        logger.info("Pending extractions are not recovered yet: the machine has no model.")
         return False
     return True
 
