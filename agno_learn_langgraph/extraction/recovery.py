@@ -22,10 +22,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, messages_to_dict
+from langchain_core.messages import BaseMessage, messages_from_dict
 from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph.extraction.apply import ExtractionReport
@@ -73,27 +73,33 @@ def pending_window(messages: Sequence[BaseMessage], cap: int) -> list[BaseMessag
     """The newest messages holding the ``cap`` newest conversation entries (``cap <= 0``: all).
 
     What ``select_new_messages`` reads of them is what it reads of the whole thread, whatever the
-    cursor. Messages extraction never reads (tool results, tool-call-only replies, system
-    messages) keep only their id, so the cursor still finds them; without an id they are left out.
+    cursor. Messages extraction reads keep their role, content and id; the others (tool results,
+    tool-call-only replies, system messages) keep only their id, so the cursor still finds them,
+    and are left out without one.
     """
-    start, seen = 0, 0
-    if cap > 0:
-        for i in range(len(messages) - 1, -1, -1):
-            if conversation_entry(messages[i]) is not None:
-                seen += 1
-                if seen == cap:
-                    start = i
-                    break
-    out: list[BaseMessage] = []
-    for message in messages[start:]:
-        if conversation_entry(message) is not None:
-            out.append(message)
+    return messages_from_dict(_window_dicts(messages, cap))
+
+
+def _window_dicts(messages: Sequence[BaseMessage], cap: int) -> list[dict[str, Any]]:
+    """:func:`pending_window` in ``messages_to_dict``'s format (what the record stores)."""
+    entries: list[tuple[int, str]] = []
+    for i in range(len(messages) - 1, -1, -1):
+        entry = conversation_entry(messages[i])
+        if entry is not None:
+            entries.append((i, entry[0]))
+            if cap > 0 and len(entries) == cap:
+                break
+    start = entries[-1][0] if cap > 0 and len(entries) == cap else 0
+    roles = dict(entries)
+    out: list[dict[str, Any]] = []
+    for i in range(start, len(messages)):
+        message = messages[i]
+        if i in roles:
+            data = {"content": message.content, "id": message.id}
+            out.append({"type": "human" if roles[i] == "user" else "ai", "data": data})
         elif message.id:
-            out.append(AIMessage(content="", id=message.id))
+            out.append({"type": "ai", "data": {"content": "", "id": message.id}})
     return out
-
-
-_NOT_RECORDED = "Recording the pending extraction failed; it runs in memory only."
 
 
 def machine_signature(machine: LearningMachine) -> str:
@@ -108,11 +114,9 @@ def machine_signature(machine: LearningMachine) -> str:
 def _new_record(
     machine: LearningMachine, scope: Scope, messages: Sequence[BaseMessage]
 ) -> OutboxRecord:
-    window = pending_window(messages, machine.max_messages_per_extraction)
+    window = _window_dicts(messages, machine.max_messages_per_extraction)
     signature = machine_signature(machine)
-    return new_record(
-        scope, messages_to_dict(window), machine=signature, grace_s=machine.recovery_grace()
-    )
+    return new_record(scope, window, machine=signature, grace_s=machine.recovery_grace())
 
 
 def record_pending(

@@ -98,6 +98,10 @@ class OutboxRecord(BaseModel):
         return messages_from_dict(self.messages)
 
 
+def _has_nul(message: dict[str, Any]) -> bool:
+    return "\x00" in str(message.get("data", {}).get("content", ""))
+
+
 def _clean(value: Any) -> Any:
     """``value`` with NUL characters replaced (PostgreSQL's jsonb cannot hold them)."""
     if isinstance(value, str):
@@ -122,21 +126,24 @@ def new_record(
     ``messages`` is what the extraction reads, as ``messages_to_dict`` gives it.
     """
     now = time.time() if now is None else now
-    return OutboxRecord(
+    return OutboxRecord.model_construct(  # the hot path: the fields are right by construction
         key=thread_key(scope),
         machine=machine,
         user_id=scope.user_id,
         thread_id=scope.thread_id,
         agent_id=scope.agent_id,
-        messages=_clean(list(messages)),
+        turn=uuid.uuid4().hex,
+        messages=_clean(messages) if any(_has_nul(m) for m in messages) else list(messages),
         created=now,
         owner=worker_id(),
         due=now + grace_s,
+        attempts=0,
     )
 
 
 def _put(record: OutboxRecord) -> PutOp:
-    return PutOp(OUTBOX_NAMESPACE, record.key, record.model_dump(mode="json"), index=False)
+    value = {name: getattr(record, name) for name in OutboxRecord.model_fields}
+    return PutOp(OUTBOX_NAMESPACE, record.key, value, index=False)
 
 
 def record_turn(record: OutboxRecord) -> Plan[None]:
