@@ -399,6 +399,11 @@ class BackgroundRunner:
                 with self._cond:
                     return not self._busy_for(key)
 
+    def is_pending(self, key: Hashable) -> bool:
+        """Whether ``key`` has a queued or running job."""
+        with self._cond:
+            return self._busy_for(key)
+
     def wait_for(self, key: Hashable, timeout: float | None = None) -> bool:
         """Block until ``key`` has no queued or running job; ``False`` on timeout."""
         return self._wait(key, timeout)

@@ -12,7 +12,10 @@
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from agno_learn_langgraph.config import (
@@ -34,10 +37,35 @@ from agno_learn_langgraph.kinds import STORE_NAMES, LearningMode, StoreName
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langgraph.store.base import BaseStore
 
     from agno_learn_langgraph.background import BackgroundRunner
 
-__all__ = ["LearningMachine"]
+__all__ = ["LearningMachine", "install_recovery", "live_machines"]
+
+_Recover = Callable[..., int]
+_ARecover = Callable[..., Awaitable[int]]
+_RECOVERY: list[tuple[_Recover, _ARecover]] = []
+_MACHINES: weakref.WeakSet[LearningMachine] = weakref.WeakSet()
+
+
+def install_recovery(recover: _Recover, arecover: _ARecover) -> None:
+    """Install the outbox recovery (``extraction.recovery`` does, when imported)."""
+    _RECOVERY[:] = [(recover, arecover)]
+
+
+def _recovery() -> tuple[_Recover, _ARecover]:
+    if not _RECOVERY:
+        raise RuntimeError(
+            "No extraction is set up in this process: import agno_learn_langgraph.extraction "
+            "(the nodes and the middleware do) before recovering pending extractions."
+        )
+    return _RECOVERY[0]
+
+
+def live_machines() -> list[LearningMachine]:
+    """Every :class:`LearningMachine` of this process still referenced."""
+    return list(_MACHINES)
 
 
 class LearningMachine:
@@ -58,6 +86,12 @@ class LearningMachine:
         extraction_timeout_s: timeout of one extraction model call.
         max_messages_per_extraction: cap on the new messages one extraction reads.
         max_pending_extractions: threads with queued extraction work before new turns wait.
+        recovery_grace_s: how long a background extraction may stay pending (recorded in the
+            store's outbox, see ``stores.outbox``) before another worker takes it over, and the
+            lease a worker taking one over gets. Longer than a normal extraction; ``None``:
+            every attempt timing out plus the backoffs between them.
+        recovery_interval_s: how often a machine in use sweeps the outbox for a dead worker's
+            extractions (a sweep runs on the background runner when a turn schedules one).
         recall_ranking: how recall ranks memories, learned knowledge, entities and decisions
             when the store has a vector index: ``"hybrid"`` (BM25 and vectors fused),
             ``"lexical"`` or ``"semantic"``; without an index it is always lexical.
@@ -88,6 +122,8 @@ class LearningMachine:
         extraction_timeout_s: float = 60.0,
         max_messages_per_extraction: int = 40,
         max_pending_extractions: int = 256,
+        recovery_grace_s: float | None = None,
+        recovery_interval_s: float = 60.0,
         recall_ranking: RecallRanking = "hybrid",
         recall_language: str | None = "english",
         strict_recall: bool = False,
@@ -112,6 +148,13 @@ class LearningMachine:
         positive(max_retries, "max_retries")
         positive(max_messages_per_extraction, "max_messages_per_extraction")
         positive(max_pending_extractions, "max_pending_extractions")
+        if recovery_grace_s is not None and recovery_grace_s <= 0:
+            raise ValueError(f"recovery_grace_s must be > 0 seconds, got {recovery_grace_s!r}.")
+        self.recovery_grace_s = recovery_grace_s
+        self.recovery_interval_s = float(recovery_interval_s)
+        self.recovery_model: BaseChatModel | None = None
+        """The extraction model a turn last scheduled with (recovery uses it)."""
+        self._last_sweep = time.monotonic()  # the first sweep comes one interval after
         self.recall_ranking: RecallRanking = check_ranking(recall_ranking)
         check_language(recall_language)
         self.recall_language = recall_language
@@ -121,6 +164,7 @@ class LearningMachine:
         (nothing recalled that turn)."""
         self._runner: BackgroundRunner | None = None
         self._runner_lock = threading.Lock()
+        _MACHINES.add(self)
 
     # -- reading the configuration -------------------------------------------------------------
 
@@ -174,6 +218,29 @@ class LearningMachine:
 
                 self._runner = BackgroundRunner(max_pending=self.max_pending_extractions)
             return self._runner
+
+    def recovery_grace(self) -> float:
+        """Seconds a pending extraction may take before another worker takes it over."""
+        if self.recovery_grace_s is not None:
+            return self.recovery_grace_s
+        attempts = self.max_retries + 1
+        timeout = self.extraction_timeout_s if self.extraction_timeout_s > 0 else 600.0
+        return timeout * attempts + self.retry_backoff_s * (2**attempts)
+
+    def recover_pending_extractions(
+        self, store: BaseStore, *, model: BaseChatModel | None = None
+    ) -> int:
+        """Complete the extractions a dead worker left in ``store``'s outbox; how many.
+
+        Runs the extractions now, in this thread (see ``extraction.recovery``).
+        """
+        return _recovery()[0](self, store, model=model)
+
+    async def arecover_pending_extractions(
+        self, store: BaseStore, *, model: BaseChatModel | None = None
+    ) -> int:
+        """Async twin of :meth:`recover_pending_extractions`."""
+        return await _recovery()[1](self, store, model=model)
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until every queued and running background extraction has finished."""

@@ -22,6 +22,14 @@ from agno_learn_langgraph.extraction.calls import (
     resolve_models,
 )
 from agno_learn_langgraph.extraction.prepare import Prepared, plan_prepare
+from agno_learn_langgraph.extraction.recovery import (
+    arecord_pending,
+    arun_recorded,
+    asweep_soon,
+    record_pending,
+    run_recorded,
+    sweep_soon,
+)
 from agno_learn_langgraph.extraction.select import check_scope, extraction_stores
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.machine import LearningMachine
@@ -36,6 +44,7 @@ from agno_learn_langgraph.stores.base import (
     write_lock,
 )
 from agno_learn_langgraph.stores.cursors import cursor_lock_key, release_claim
+from agno_learn_langgraph.stores.outbox import thread_key
 
 __all__ = [
     "aextract_learnings",
@@ -193,10 +202,6 @@ def _raise_if_failed(report: ExtractionReport) -> ExtractionReport:
     return report
 
 
-def _key(scope: Scope) -> str:
-    return scope.thread_id or f"user:{scope.user_id or ''}"
-
-
 def schedule_extraction(
     machine: LearningMachine,
     store: BaseStore,
@@ -229,7 +234,13 @@ def schedule_extraction(
     if machine.background if background is None else background:
         if isinstance(store, InMemoryStore):
             guard_store(store)
-        machine.runner.submit(_key(scope), job)
+        record = record_pending(machine, store, scope, snapshot)
+
+        def recorded_job() -> None:
+            run_recorded(machine, store, scope, snapshot, record, model=model)
+
+        machine.runner.submit(thread_key(scope), recorded_job)
+        sweep_soon(machine, store, model)
         return
     try:
         job()
@@ -256,7 +267,13 @@ async def aschedule_extraction(
         _raise_if_failed(await aextract_learnings(machine, store, scope, snapshot, model=model))
 
     if machine.background if background is None else background:
-        await machine.runner.asubmit(_key(scope), job)
+        record = await arecord_pending(machine, store, scope, snapshot)
+
+        async def recorded_job() -> None:
+            await arun_recorded(machine, store, scope, snapshot, record, model=model)
+
+        await machine.runner.asubmit(thread_key(scope), recorded_job)
+        await asweep_soon(machine, store, model)
         return
     try:
         await job()

@@ -1,0 +1,379 @@
+"""No extraction is lost to a dying worker: the outbox around each background extraction.
+
+A turn that schedules its extraction in the background first records it in the store's outbox
+(:func:`record_pending`, one ``PutOp``; see :mod:`agno_learn_langgraph.stores.outbox`); the job
+deletes the record once the extraction's writes are applied (:func:`run_recorded`). A worker
+killed in between (SIGKILL, a redeploy) leaves the record, and :func:`recover_pending_extractions`
+(run by any live worker's periodic sweep, by ``learning_lifespan`` at server start, or by you)
+claims it once its lease ran out, runs the extraction from the stored messages and deletes it;
+the thread needs no new turn.
+
+Limits: a record is written when the turn schedules its extraction, before LangGraph saves the
+step's checkpoint. LangGraph offers no public way for a node to reach the graph's checkpointer,
+so neither the job nor the recovery checks that the checkpoint holds the turn: a turn whose
+checkpoint write fails may still be learned from. A newer turn's record put in the instant
+between a completion's read and its delete is lost with it (the newer turn's own job still runs
+in its worker; only that worker's death in the same window would lose it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, messages_from_dict
+from langgraph.store.base import BaseStore
+
+from agno_learn_langgraph.extraction.apply import ExtractionReport
+from agno_learn_langgraph.extraction.calls import ExtractionFailedError
+from agno_learn_langgraph.extraction.select import conversation_entry, extraction_stores
+from agno_learn_langgraph.machine import LearningMachine, install_recovery
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.base import arun_plan, async_write_lock, run_plan, write_lock
+from agno_learn_langgraph.stores.outbox import (
+    OutboxRecord,
+    claim_record,
+    complete_record,
+    due_records,
+    new_record,
+    outbox_lock_key,
+    record_turn,
+    worker_id,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = [
+    "SWEEP_KEY",
+    "SWEEP_LIMIT",
+    "arecord_pending",
+    "arecover_pending_extractions",
+    "arun_recorded",
+    "machine_signature",
+    "pending_window",
+    "record_pending",
+    "recover_pending_extractions",
+    "run_recorded",
+]
+
+logger = logging.getLogger(__name__)
+
+SWEEP_KEY = ("agno-learn", "outbox-sweep")
+"""The background runner's key of the periodic recovery sweep."""
+SWEEP_LIMIT = 20
+"""Most records one sweep takes over (the rest wait for the next sweep)."""
+
+
+def pending_window(messages: Sequence[BaseMessage], cap: int) -> list[BaseMessage]:
+    """The newest messages holding the ``cap`` newest conversation entries (``cap <= 0``: all).
+
+    What ``select_new_messages`` reads of them is what it reads of the whole thread, whatever the
+    cursor. Messages extraction reads keep their role, content and id; the others (tool results,
+    tool-call-only replies, system messages) keep only their id, so the cursor still finds them,
+    and are left out without one.
+    """
+    return messages_from_dict(_window_dicts(messages, cap))
+
+
+def _window_dicts(messages: Sequence[BaseMessage], cap: int) -> list[dict[str, Any]]:
+    """:func:`pending_window` in ``messages_to_dict``'s format (what the record stores)."""
+    entries: list[tuple[int, str]] = []
+    for i in range(len(messages) - 1, -1, -1):
+        entry = conversation_entry(messages[i])
+        if entry is not None:
+            entries.append((i, entry[0]))
+            if cap > 0 and len(entries) == cap:
+                break
+    start = entries[-1][0] if cap > 0 and len(entries) == cap else 0
+    roles = dict(entries)
+    out: list[dict[str, Any]] = []
+    for i in range(start, len(messages)):
+        message = messages[i]
+        if i in roles:
+            data = {"content": message.content, "id": message.id}
+            out.append({"type": "human" if roles[i] == "user" else "ai", "data": data})
+        elif message.id:
+            out.append({"type": "ai", "data": {"content": "", "id": message.id}})
+    return out
+
+
+def machine_signature(machine: LearningMachine) -> str:
+    """What a worker must extract to take a record over: the extracting stores and their
+    namespaces (graphs with other machines sharing the store leave each other's records alone)."""
+    stores = extraction_stores(machine)
+    return ",".join(
+        f"{s}:{machine.stores[s].mode.value}@{machine.namespace_for(s)}" for s in stores
+    )
+
+
+def _new_record(
+    machine: LearningMachine, scope: Scope, messages: Sequence[BaseMessage]
+) -> OutboxRecord:
+    window = _window_dicts(messages, machine.max_messages_per_extraction)
+    signature = machine_signature(machine)
+    return new_record(scope, window, machine=signature, grace_s=machine.recovery_grace())
+
+
+def record_pending(
+    machine: LearningMachine, store: BaseStore, scope: Scope, messages: Sequence[BaseMessage]
+) -> OutboxRecord | None:
+    """Record the turn's pending extraction in the outbox (one ``PutOp``); ``None`` if that failed.
+
+    A store error is logged, not raised: the turn goes on, the extraction runs in memory only.
+    """
+    try:
+        record = _new_record(machine, scope, messages)
+        run_plan(store, record_turn(record))
+    except Exception:
+        logger.warning(
+            "Recording the pending extraction failed; it runs in memory only.", exc_info=True
+        )
+        return None
+    return record
+
+
+async def arecord_pending(
+    machine: LearningMachine, store: BaseStore, scope: Scope, messages: Sequence[BaseMessage]
+) -> OutboxRecord | None:
+    """Async twin of :func:`record_pending`."""
+    try:
+        record = _new_record(machine, scope, messages)
+        await arun_plan(store, record_turn(record))
+    except Exception:
+        logger.warning(
+            "Recording the pending extraction failed; it runs in memory only.", exc_info=True
+        )
+        return None
+    return record
+
+
+# -- running a recorded extraction ------------------------------------------------------------
+
+
+def _backoff(machine: LearningMachine, attempt: int, exc: BaseException) -> float:
+    """Log a failed attempt (0-based) at the extraction's store work; the delay before the next.
+
+    Raises:
+        exc: that was the last attempt (the record stays for a later sweep).
+    """
+    total = machine.max_retries + 1
+    logger.warning(
+        "Extraction store work failed (attempt %d of %d): %s: %s",
+        attempt + 1,
+        total,
+        type(exc).__name__,
+        exc,
+    )
+    if attempt + 1 >= total:
+        raise exc
+    return machine.retry_backoff_s * 2**attempt
+
+
+def _check(report: ExtractionReport) -> ExtractionReport:
+    if report.status == "failed":
+        raise ExtractionFailedError(report.error or "extraction failed")
+    return report
+
+
+def run_recorded(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    record: OutboxRecord | None,
+    *,
+    model: BaseChatModel | None = None,
+) -> ExtractionReport:
+    """Extract, retrying store errors like model errors, then delete the turn's outbox record.
+
+    Raises:
+        ExtractionFailedError: every model attempt failed (the record stays for a later sweep).
+        Exception: the store kept failing (the record stays).
+    """
+    from agno_learn_langgraph.extraction.node import extract_learnings
+
+    attempt = 0
+    while True:
+        try:
+            report = _check(extract_learnings(machine, store, scope, messages, model=model))
+            if record is not None:
+                with write_lock(outbox_lock_key(record.key)):
+                    run_plan(store, complete_record(record.key, record.turn))
+            return report
+        except ExtractionFailedError:
+            raise
+        except Exception as exc:
+            time.sleep(_backoff(machine, attempt, exc))
+            attempt += 1
+
+
+async def arun_recorded(
+    machine: LearningMachine,
+    store: BaseStore,
+    scope: Scope,
+    messages: Sequence[BaseMessage],
+    record: OutboxRecord | None,
+    *,
+    model: BaseChatModel | None = None,
+) -> ExtractionReport:
+    """Async twin of :func:`run_recorded`."""
+    from agno_learn_langgraph.extraction.node import aextract_learnings
+
+    attempt = 0
+    while True:
+        try:
+            report = _check(await aextract_learnings(machine, store, scope, messages, model=model))
+            if record is not None:
+                async with async_write_lock(outbox_lock_key(record.key)):
+                    await arun_plan(store, complete_record(record.key, record.turn))
+            return report
+        except ExtractionFailedError:
+            raise
+        except Exception as exc:
+            await asyncio.sleep(_backoff(machine, attempt, exc))
+            attempt += 1
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def _mine_and_running(machine: LearningMachine, record: OutboxRecord) -> bool:
+    """Whether this process's runner still has the record's job (slow, not dead)."""
+    runner = machine._runner
+    return record.owner == worker_id() and runner is not None and runner.is_pending(record.key)
+
+
+def _exhausted(machine: LearningMachine, record: OutboxRecord) -> bool:
+    if record.attempts <= machine.max_retries + 1:
+        return False
+    logger.error(
+        "Dropping the pending extraction of %r after %d takeovers failed.",
+        record.key,
+        record.attempts - 1,
+    )
+    return True
+
+
+def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
+    if not extraction_stores(machine):
+        return False
+    from agno_learn_langgraph.extraction.calls import resolve_models
+
+    try:
+        resolve_models(machine, extraction_stores(machine), model or machine.recovery_model)
+    except ValueError:
+        logger.info("Pending extractions are not recovered yet: the machine has no model.")
+        return False
+    return True
+
+
+def recover_pending_extractions(
+    machine: LearningMachine,
+    store: BaseStore,
+    *,
+    model: BaseChatModel | None = None,
+    limit: int = SWEEP_LIMIT,
+) -> int:
+    """Complete the pending extractions whose worker died (their lease ran out); how many.
+
+    One search of the outbox; each due record is claimed under its write lock (so exactly one
+    worker of any process takes it), extracted from its stored messages and deleted. Failures
+    are logged and leave the record for a later sweep (dropped after the machine's retries).
+    """
+    if not _ready(machine, model):
+        return 0
+    model = model or machine.recovery_model
+    done = 0
+    for found in run_plan(store, due_records(machine_signature(machine), limit=limit)):
+        if _mine_and_running(machine, found):
+            continue
+        try:
+            with write_lock(outbox_lock_key(found.key)):
+                record = run_plan(store, claim_record(found.key, lease_s=machine.recovery_grace()))
+            if record is None:
+                continue
+            if _exhausted(machine, record):
+                with write_lock(outbox_lock_key(record.key)):
+                    run_plan(store, complete_record(record.key, record.turn))
+                continue
+            messages = record.thread_messages()
+            run_recorded(machine, store, record.scope, messages, record, model=model)
+            done += 1
+        except Exception:
+            logger.exception("Recovering the pending extraction of %r failed.", found.key)
+    return done
+
+
+async def arecover_pending_extractions(
+    machine: LearningMachine,
+    store: BaseStore,
+    *,
+    model: BaseChatModel | None = None,
+    limit: int = SWEEP_LIMIT,
+) -> int:
+    """Async twin of :func:`recover_pending_extractions`."""
+    if not _ready(machine, model):
+        return 0
+    model = model or machine.recovery_model
+    done = 0
+    for found in await arun_plan(store, due_records(machine_signature(machine), limit=limit)):
+        if _mine_and_running(machine, found):
+            continue
+        try:
+            async with async_write_lock(outbox_lock_key(found.key)):
+                plan = claim_record(found.key, lease_s=machine.recovery_grace())
+                record = await arun_plan(store, plan)
+            if record is None:
+                continue
+            if _exhausted(machine, record):
+                async with async_write_lock(outbox_lock_key(record.key)):
+                    await arun_plan(store, complete_record(record.key, record.turn))
+                continue
+            messages = record.thread_messages()
+            await arun_recorded(machine, store, record.scope, messages, record, model=model)
+            done += 1
+        except Exception:
+            logger.exception("Recovering the pending extraction of %r failed.", found.key)
+    return done
+
+
+# -- the periodic sweep -----------------------------------------------------------------------
+
+
+def _sweep_due(machine: LearningMachine, model: BaseChatModel | None) -> bool:
+    """Whether this machine's periodic sweep should run now (and note that it does)."""
+    if model is not None:
+        machine.recovery_model = model
+    now = time.monotonic()
+    with machine._runner_lock:
+        if now - machine._last_sweep < machine.recovery_interval_s:
+            return False
+        machine._last_sweep = now
+    return True
+
+
+def sweep_soon(machine: LearningMachine, store: BaseStore, model: BaseChatModel | None) -> None:
+    """Hand the runner a recovery sweep when the last one is ``recovery_interval_s`` old."""
+    if _sweep_due(machine, model):
+        machine.runner.submit(
+            SWEEP_KEY, lambda: recover_pending_extractions(machine, store, model=model)
+        )
+
+
+async def asweep_soon(
+    machine: LearningMachine, store: BaseStore, model: BaseChatModel | None
+) -> None:
+    """Async twin of :func:`sweep_soon` (a task on the running loop)."""
+    if _sweep_due(machine, model):
+        factory: Callable[[], Awaitable[int]] = lambda: arecover_pending_extractions(  # noqa: E731
+            machine, store, model=model
+        )
+        await machine.runner.asubmit(SWEEP_KEY, factory)
+
+
+install_recovery(recover_pending_extractions, arecover_pending_extractions)
