@@ -71,14 +71,14 @@ if TYPE_CHECKING:
         create_extraction_node,
         extract_learnings,
     )
-    from agno_learn_langgraph.middleware import LearningMiddleware
-    from agno_learn_langgraph.nodes import (
+    from agno_learn_langgraph.graph import (
         LearningState,
         create_learning_agent_node,
         create_recall_node,
         route_after_agent,
         with_learning_context,
     )
+    from agno_learn_langgraph.middleware import LearningMiddleware
     from agno_learn_langgraph.recall import abuild_learning_context, build_learning_context
     from agno_learn_langgraph.server import learning_lifespan
     from agno_learn_langgraph.tools import LearningToolNode, create_learning_tools
@@ -88,11 +88,11 @@ _LAZY: dict[str, str] = {
     "aopen_store": "backends",
     "describe_url": "backends",
     "open_store": "backends",
-    "LearningState": "nodes",
-    "create_learning_agent_node": "nodes",
-    "create_recall_node": "nodes",
-    "route_after_agent": "nodes",
-    "with_learning_context": "nodes",
+    "LearningState": "graph",
+    "create_learning_agent_node": "graph",
+    "create_recall_node": "graph",
+    "route_after_agent": "graph",
+    "with_learning_context": "graph",
     "abuild_learning_context": "recall",
     "build_learning_context": "recall",
     "create_learning_tools": "tools",

@@ -37,8 +37,8 @@ from agno_learn_langgraph.extraction import (
     resolve_models,
     schedule_extraction,
 )
+from agno_learn_langgraph.graph_node import require_store
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.runtime import require_store
 from agno_learn_langgraph.scope import Scope, resolve_scope
 from agno_learn_langgraph.tools import create_learning_tools
 from agno_learn_langgraph.turn import arecall_for_turn, recall_for_turn

@@ -18,6 +18,7 @@ from typing import Any, TypedDict
 from langchain_core.messages import BaseMessage, convert_to_messages
 from langgraph.store.base import BaseStore
 
+from agno_learn_langgraph.compat import has_vector_index
 from agno_learn_langgraph.config import (
     DecisionLogConfig,
     EntityMemoryConfig,
@@ -27,7 +28,9 @@ from agno_learn_langgraph.config import (
     UserMemoryConfig,
     UserProfileConfig,
 )
+from agno_learn_langgraph.core import Plan, arun_plan, gather_plans, run_plan
 from agno_learn_langgraph.errors import LearningError
+from agno_learn_langgraph.index.lexical import Query, TextQuery, tokenize
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.prompts import RecallData, render_learning_context, render_tool_guidance
 from agno_learn_langgraph.scope import Scope
@@ -40,14 +43,6 @@ from agno_learn_langgraph.stores import (
     user_memory,
     user_profile,
 )
-from agno_learn_langgraph.stores.base import (
-    Plan,
-    arun_plan,
-    gather_plans,
-    has_vector_index,
-    run_plan,
-)
-from agno_learn_langgraph.stores.lexical import Query, TextQuery, tokenize
 
 __all__ = [
     "QUERY_CONTEXT_CHARS",

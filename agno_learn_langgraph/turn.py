@@ -1,6 +1,6 @@
 """A turn's learning steps, the same whichever door runs them (node factories or middleware).
 
-The doors (``nodes.py``, ``middleware.py``) only find the store and scope of the run and call
+The doors (``graph.py``, ``middleware.py``) only find the store and scope of the run and call
 these, so a behaviour such as ``wait_for_extraction_s`` holds for both.
 """
 

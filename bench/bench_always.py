@@ -52,13 +52,13 @@ from common import (
 
 from agno_learn_langgraph.config import LearningMode
 from agno_learn_langgraph.extraction import create_extraction_node
-from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.nodes import (
+from agno_learn_langgraph.graph import (
     LearningState,
     create_learning_agent_node,
     create_recall_node,
     with_learning_context,
 )
+from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 CHAT_S = 0.200

@@ -43,13 +43,13 @@ from langgraph.graph import END, START, StateGraph
 
 from agno_learn_langgraph import LearningMachine, LearningMode
 from agno_learn_langgraph.backends import aopen_store, open_store
-from agno_learn_langgraph.nodes import (
+from agno_learn_langgraph.core import put
+from agno_learn_langgraph.graph import (
     LearningState,
     create_recall_node,
     with_learning_context,
 )
 from agno_learn_langgraph.records import Memory, fingerprint
-from agno_learn_langgraph.stores.base import put
 from agno_learn_langgraph.stores.user_memory import memory_namespace
 from agno_learn_langgraph.testing import ScriptedChatModel
 

@@ -50,13 +50,13 @@ from langgraph.graph import END, START, StateGraph
 
 from agno_learn_langgraph import LearningMachine, LearningMode
 from agno_learn_langgraph.backends import Backend, open_store
-from agno_learn_langgraph.nodes import (
+from agno_learn_langgraph.core import put
+from agno_learn_langgraph.graph import (
     LearningState,
     create_recall_node,
     with_learning_context,
 )
 from agno_learn_langgraph.records import Memory, fingerprint
-from agno_learn_langgraph.stores.base import put
 from agno_learn_langgraph.stores.user_memory import memory_namespace
 from agno_learn_langgraph.testing import ScriptedChatModel
 
@@ -151,7 +151,7 @@ def backends(quick: bool, notes: list[str]) -> Iterator[Iterator[tuple[str, Back
 
 def extraction_variants(backend: Backend, plain: Timing, kw: dict[str, Any]) -> list[Result]:
     from agno_learn_langgraph.extraction import create_extraction_node
-    from agno_learn_langgraph.nodes import create_learning_agent_node
+    from agno_learn_langgraph.graph import create_learning_agent_node
 
     out = []
     variants = [
@@ -189,8 +189,8 @@ def approval_variants(backend: Backend, plain: Timing, kw: dict[str, Any]) -> li
         from langgraph.types import Command
 
         from agno_learn_langgraph.approval import create_approval_node, plan_propose
+        from agno_learn_langgraph.core import run_plan
         from agno_learn_langgraph.scope import Scope
-        from agno_learn_langgraph.stores.base import run_plan
     except ImportError:
         return [Result("", "approval interrupt + resume", None, plain, "pending")]
     machine = LearningMachine(learned_knowledge=LearningMode.PROPOSE, namespace="bench")

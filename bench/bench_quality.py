@@ -35,7 +35,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agno_learn_langgraph.stores.lexical import LexicalIndex, Query, tokenizer
 from common import (
     BENCH_DIR,
     MEM_HEADER,
@@ -52,10 +51,11 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph import LearningMachine, Scope, UserMemoryConfig
+from agno_learn_langgraph.core import put
+from agno_learn_langgraph.index.lexical import LexicalIndex, Query, tokenizer
 from agno_learn_langgraph.prompts import render_learning_context
 from agno_learn_langgraph.recall import recall, recall_query
 from agno_learn_langgraph.records import Memory, fingerprint
-from agno_learn_langgraph.stores.base import put
 from agno_learn_langgraph.stores.user_memory import memory_namespace
 from agno_learn_langgraph.testing import HashEmbeddings
 

@@ -50,11 +50,12 @@ from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph import LearningMachine
 from agno_learn_langgraph.backends import open_store
+from agno_learn_langgraph.core import put, run_plan
+from agno_learn_langgraph.index import VERSIONS_NAMESPACE
 from agno_learn_langgraph.recall import recall
 from agno_learn_langgraph.records import Memory, Provenance, fingerprint
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import user_memory
-from agno_learn_langgraph.stores.base import VERSIONS_NAMESPACE, put, run_plan
 from agno_learn_langgraph.stores.user_memory import memory_namespace
 
 DIMS = 128

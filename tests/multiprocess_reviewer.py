@@ -35,9 +35,9 @@ from agno_learn_langgraph import (
 )
 from agno_learn_langgraph.backends import aopen_store, open_store
 from agno_learn_langgraph.cli import main as cli_main
+from agno_learn_langgraph.core import arun_plan
 from agno_learn_langgraph.errors import InvalidReviewError
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import arun_plan
 
 USER = "ann"
 REVIEWERS = ["api-approver", "api-rejecter", "cli-editor", "node-approver"]

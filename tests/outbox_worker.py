@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from agno_learn_langgraph import LearningMachine, LearningMode, open_store
-from agno_learn_langgraph.nodes import LearningState, create_extraction_node
+from agno_learn_langgraph.graph import LearningState, create_extraction_node
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 LEARNED = "Likes green tea"

@@ -41,11 +41,11 @@ from agno_learn_langgraph.approval import (
     review_pending,
 )
 from agno_learn_langgraph.backends import Backend
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.recall import build_learning_context
 from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.scope import Scope, resolve_scope
 from agno_learn_langgraph.stores import entity_memory, learned_knowledge, user_memory, user_profile
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.stores.proposals import PROPOSALS_NAMESPACE
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 
@@ -560,7 +560,7 @@ def test_review_api_refuses_what_cannot_be_decided(store: BaseStore) -> None:
 
 
 async def test_async_review_api_matches_sync(astore: BaseStore) -> None:
-    from agno_learn_langgraph.stores.base import arun_plan
+    from agno_learn_langgraph.core import arun_plan
 
     async def apropose(content: dict[str, Any]) -> Proposal:
         proposal, _ = await arun_plan(

@@ -19,6 +19,7 @@ from langgraph.store.base import BaseStore
 from agno_learn_langgraph import LearningMachine, LearningMode
 from agno_learn_langgraph.backends import open_store
 from agno_learn_langgraph.cli import EXIT_CODES, KINDS, build_parser, main
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.records import Decision, Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import (
@@ -29,7 +30,6 @@ from agno_learn_langgraph.stores import (
     user_memory,
     user_profile,
 )
-from agno_learn_langgraph.stores.base import run_plan
 
 PROPOSE = LearningMode.PROPOSE
 MACHINE = LearningMachine(

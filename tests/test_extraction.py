@@ -14,15 +14,15 @@ from langgraph.store.base import BaseStore, PutOp
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.config import LearningMode, SessionContextConfig
+from agno_learn_langgraph.core import arun_plan, put, run_plan, search_all
 from agno_learn_langgraph.core.guard import is_guarded
 from agno_learn_langgraph.errors import MissingScopeError, StoreUnavailableError
 from agno_learn_langgraph.extraction import create_extraction_node
+from agno_learn_langgraph.graph import LearningState, create_recall_node, with_learning_context
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_learning_context
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import session_context, user_memory, user_profile
-from agno_learn_langgraph.stores.base import arun_plan, put, run_plan, search_all
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.testing import ScriptedChatModel
 

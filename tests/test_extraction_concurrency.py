@@ -11,8 +11,8 @@ from langgraph.store.base import GetOp
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph import LearningMachine, Scope, extract_learnings
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.stores import user_profile
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 

@@ -14,9 +14,9 @@ from langgraph.store.memory import InMemoryStore
 from openai.types.chat import ChatCompletion
 
 from agno_learn_langgraph import LearningMachine
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.extraction import create_extraction_node, extract_learnings
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.testing import ScriptedChatModel
 from tests.test_extraction import build_graph, cfg

@@ -12,10 +12,10 @@ from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.backends import ThreadSafeInMemoryStore, open_store
 from agno_learn_langgraph.config import LearningMode
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.core.guard import is_guarded
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.stores import user_memory
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel
 from tests.test_extraction import USER, build_graph, cfg
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from agno_learn_langgraph import LearningMachine, LearningMiddleware
 from agno_learn_langgraph.config import SessionContextConfig, UserProfileConfig
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.extraction import (
     build_calls,
     build_output_schema,
@@ -33,7 +34,6 @@ from agno_learn_langgraph.kinds import KINDS, LearningMode
 from agno_learn_langgraph.records import UserProfile
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import user_profile
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 # -- the strict rules ------------------------------------------------------------------------

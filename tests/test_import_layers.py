@@ -25,11 +25,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("index",),
     ("stores",),
     ("prompts", "render"),
-    ("machine", "runtime", "backends", "remote", "server"),
+    ("machine", "graph_node", "backends", "remote", "server"),
     ("recall", "approval"),
     ("extraction", "tools"),
     ("turn",),
-    ("nodes", "graph", "middleware"),
+    ("graph", "middleware"),
     ("cli",),
     ("testing",),
 ]

@@ -23,8 +23,8 @@ from agno_learn_langgraph import (
     create_learning_tools,
     with_learning_context,
 )
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.stores import session_context, user_memory, user_profile
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 
 USER = "ann@example.com"

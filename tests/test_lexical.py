@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from agno_learn_langgraph.stores.lexical import (
+
+from agno_learn_langgraph import LearningMachine
+from agno_learn_langgraph.index.lexical import (
     LexicalIndex,
     Query,
     Tokenizer,
     lexical_rank,
     tokenize,
 )
-
-from agno_learn_langgraph import LearningMachine
 
 
 def test_inflections_match_their_stem() -> None:

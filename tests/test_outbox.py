@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.store.base import BaseStore, Op, Result
 
 from agno_learn_langgraph.config import LearningMode
+from agno_learn_langgraph.core import run_plan, search_all, write_lock
 from agno_learn_langgraph.extraction.recovery import (
     machine_signature,
     pending_window,
@@ -21,7 +22,6 @@ from agno_learn_langgraph.extraction.select import select_new_messages
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import user_memory
-from agno_learn_langgraph.stores.base import run_plan, search_all, write_lock
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.stores.outbox import (
     OUTBOX_NAMESPACE,
@@ -256,8 +256,8 @@ def test_store_errors_during_the_write_are_retried_like_model_errors(store: Base
 
 
 async def test_async_turns_record_and_recover_too(astore: BaseStore) -> None:
+    from agno_learn_langgraph.core import arun_plan
     from agno_learn_langgraph.extraction.recovery import arecord_pending
-    from agno_learn_langgraph.stores.base import arun_plan
 
     store = astore
 
@@ -303,8 +303,8 @@ async def test_the_server_lifespan_sweeps_at_startup(
     import asyncio
 
     from agno_learn_langgraph import server
+    from agno_learn_langgraph.core import arun_plan
     from agno_learn_langgraph.extraction.recovery import arecord_pending
-    from agno_learn_langgraph.stores.base import arun_plan
 
     monkeypatch.setattr(server, "STARTUP_SWEEP_DELAY_S", 0.0)
     dead = memory_machine(ScriptedChatModel(), recovery_grace_s=0.01)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from agno_learn_langgraph.backends import open_store
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.stores import user_memory
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.stores.outbox import get_record
 from tests.outbox_worker import LEARNED

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from agno_learn_langgraph.approval import create_approval_node, create_propose_tools
 from agno_learn_langgraph.config import LearningMode
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import (
     Decision,
@@ -41,7 +42,6 @@ from agno_learn_langgraph.records import (
 )
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope
 from agno_learn_langgraph.stores import decision_log, entity_memory, user_memory
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 from agno_learn_langgraph.tools import create_learning_tools
 

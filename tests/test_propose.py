@@ -27,10 +27,10 @@ from agno_learn_langgraph.approval import (
     proposal_history,
     reject_proposal,
 )
+from agno_learn_langgraph.core import arun_plan, run_plan
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError, UnsupportedModeError
 from agno_learn_langgraph.recall import build_learning_context
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import arun_plan, run_plan
 from agno_learn_langgraph.testing import ai_tool_calls, tool_call
 
 PROPOSE = LearningMode.PROPOSE

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from agno_learn_langgraph.stores.lexical import Query
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
@@ -18,7 +17,9 @@ from agno_learn_langgraph import (
     StoreUnavailableError,
     UserMemoryConfig,
 )
-from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_learning_context
+from agno_learn_langgraph.core import Plan, arun_plan, put, run_plan
+from agno_learn_langgraph.graph import LearningState, create_recall_node, with_learning_context
+from agno_learn_langgraph.index.lexical import Query
 from agno_learn_langgraph.recall import (
     QUERY_CONTEXT_CHARS,
     abuild_learning_context,
@@ -36,7 +37,6 @@ from agno_learn_langgraph.stores import (
     user_memory,
     user_profile,
 )
-from agno_learn_langgraph.stores.base import Plan, arun_plan, put, run_plan
 
 USER = "alice@example.com"
 SCOPE = Scope(user_id=USER, thread_id="thread-1", agent_id="support")
@@ -325,7 +325,8 @@ def _write(namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> Any:
 
 
 def test_the_index_cache_stays_within_its_item_bound_and_writes_count_against_it() -> None:
-    from agno_learn_langgraph.stores.base import NamespaceIndex, _Cached, _IndexCache
+    from agno_learn_langgraph.index import NamespaceIndex
+    from agno_learn_langgraph.index.cache import _Cached, _IndexCache
 
     cache = _IndexCache(max_items=12, max_vector_bytes=1 << 20)
     store = InMemoryStore()

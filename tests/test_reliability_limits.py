@@ -25,6 +25,7 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.config import LearningMode
+from agno_learn_langgraph.core import MAX_TEXT_CHARS, put, run_plan
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.extraction import extract_learnings
 from agno_learn_langgraph.machine import LearningMachine
@@ -32,7 +33,6 @@ from agno_learn_langgraph.recall import build_learning_context
 from agno_learn_langgraph.records import Entity, Memory, Provenance, fingerprint
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import entity_memory, user_memory
-from agno_learn_langgraph.stores.base import MAX_TEXT_CHARS, put, run_plan
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 from agno_learn_langgraph.tools import create_learning_tools

@@ -34,14 +34,14 @@ from pydantic import BaseModel
 
 from agno_learn_langgraph.backends import Backend
 from agno_learn_langgraph.config import LearningMode
+from agno_learn_langgraph.core import arun_plan, run_plan
 from agno_learn_langgraph.extraction import create_extraction_node
+from agno_learn_langgraph.graph import LearningState, create_recall_node, with_learning_context
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.nodes import LearningState, create_recall_node, with_learning_context
 from agno_learn_langgraph.recall import abuild_learning_context
 from agno_learn_langgraph.records import Entity, Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import entity_memory, user_memory
-from agno_learn_langgraph.stores.base import arun_plan, run_plan
 from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 from agno_learn_langgraph.tools import create_learning_tools

@@ -30,10 +30,10 @@ from agno_learn_langgraph import (
 )
 from agno_learn_langgraph import remote as remote_module
 from agno_learn_langgraph.backends import aopen_store, backend_kind, describe_url, open_store
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.errors import StoreUnavailableError
 from agno_learn_langgraph.remote import RemoteStore
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import run_plan
 from agno_learn_langgraph.stores.learned_knowledge import knowledge_namespace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph import MissingScopeError
+from agno_learn_langgraph.core import decode_label, encode_label
 from agno_learn_langgraph.scope import Scope, resolve_scope
-from agno_learn_langgraph.stores.base import decode_label, encode_label
 
 
 @dataclass

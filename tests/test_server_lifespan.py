@@ -17,8 +17,8 @@ from agno_learn_langgraph import (
     learning_lifespan,
 )
 from agno_learn_langgraph.background import pending_background_jobs
+from agno_learn_langgraph.core import arun_plan
 from agno_learn_langgraph.stores import user_profile
-from agno_learn_langgraph.stores.base import arun_plan
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 

@@ -16,8 +16,8 @@ from agno_learn_langgraph import (
     create_extraction_node,
     open_store,
 )
+from agno_learn_langgraph.core import arun_plan, run_plan
 from agno_learn_langgraph.stores import user_profile
-from agno_learn_langgraph.stores.base import arun_plan, run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, PutOp
 
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.records import Decision, Provenance, utcnow
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import decision_log as dl
 from agno_learn_langgraph.stores import learned_knowledge as lk
-from agno_learn_langgraph.stores.base import PutOp, run_plan
 
 PROV = Provenance(mode="api")
 

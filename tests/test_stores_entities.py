@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from langgraph.store.base import BaseStore
 
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import entity_memory as em
-from agno_learn_langgraph.stores.base import run_plan
 
 NS = em.entity_namespaces("global", Scope())
 PROV = Provenance(mode="api")

@@ -15,6 +15,7 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
+from agno_learn_langgraph.core import Plan, arun_plan, gather_plans, run_plan
 from agno_learn_langgraph.errors import MissingScopeError, StoreUnavailableError
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.recall import build_learning_context
@@ -27,7 +28,6 @@ from agno_learn_langgraph.stores import (
     user_memory,
     user_profile,
 )
-from agno_learn_langgraph.stores.base import Plan, arun_plan, gather_plans, run_plan
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call
 from agno_learn_langgraph.tools import create_learning_tools
 

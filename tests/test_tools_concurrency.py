@@ -10,8 +10,8 @@ from langgraph.prebuilt import ToolNode
 from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph import LearningMachine, Scope, create_learning_tools
+from agno_learn_langgraph.core import run_plan
 from agno_learn_langgraph.stores import entity_memory
-from agno_learn_langgraph.stores.base import run_plan
 
 N = 12
 
@@ -56,7 +56,7 @@ async def test_parallel_fact_writes_async(astore: BaseStore) -> None:
     await g.ainvoke({"messages": [msgs["first"]]}, cfg)
     await g.ainvoke({"messages": [msgs["facts"]]}, cfg)
     ns = entity_memory.entity_namespaces("global", Scope(user_id="u"))
-    from agno_learn_langgraph.stores.base import arun_plan
+    from agno_learn_langgraph.core import arun_plan
 
     entity = await arun_plan(astore, entity_memory.resolve_entity(ns, "acme"))
     assert entity is not None

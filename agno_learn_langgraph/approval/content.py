@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from agno_learn_langgraph.approval.writers import check_content
+from agno_learn_langgraph.core import check_storable
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.kinds import KINDS, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import fingerprint
-from agno_learn_langgraph.stores.base import check_storable
 
 __all__ = [
     "PROPOSABLE_STORES",

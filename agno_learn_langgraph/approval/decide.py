@@ -16,13 +16,13 @@ from typing import Any, Literal
 
 from agno_learn_langgraph.approval.content import format_when, main_field, normalize_content
 from agno_learn_langgraph.approval.writers import Write, plan_write
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.errors import InvalidReviewError, LearningInputError, MissingScopeError
 from agno_learn_langgraph.kinds import kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Proposal, Provenance, ReviewEvent, utcnow
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import Plan
 
 __all__ = [
     "ALLOWED_DECISIONS",

@@ -24,12 +24,7 @@ from agno_learn_langgraph.approval.interrupt import (
     review_request,
     review_response_schema,
 )
-from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.records import Proposal
-from agno_learn_langgraph.runtime import GraphNode, current_run
-from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import (
+from agno_learn_langgraph.core import (
     ROOT,
     Plan,
     arun_plan,
@@ -39,6 +34,11 @@ from agno_learn_langgraph.stores.base import (
     run_plan,
     write_lock,
 )
+from agno_learn_langgraph.graph_node import GraphNode, current_run
+from agno_learn_langgraph.machine import LearningMachine
+from agno_learn_langgraph.records import Proposal
+from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores import proposals as proposal_store
 
 __all__ = [
     "REVIEW_MESSAGE_NAME",

@@ -22,14 +22,14 @@ from agno_learn_langgraph.approval.content import (
     normalize_content,
 )
 from agno_learn_langgraph.approval.writers import DEFAULT_TARGET, profile_schema
+from agno_learn_langgraph.core import Plan, arun_plan, run_plan
 from agno_learn_langgraph.errors import LearningInputError, UnsupportedModeError
+from agno_learn_langgraph.graph_node import require_store
 from agno_learn_langgraph.kinds import LearningMode, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Proposal, ReviewEvent, WriterMode
-from agno_learn_langgraph.runtime import require_store
 from agno_learn_langgraph.scope import Scope, resolve_scope
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import Plan, arun_plan, run_plan
 
 __all__ = [
     "ProposeOutcome",

@@ -17,16 +17,10 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph.approval.decide import DecisionType, plan_decide, plan_decision_keys
+from agno_learn_langgraph.core import Plan, arun_plan, async_write_lock, run_plan, write_lock
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.stores import proposals as proposal_store
-from agno_learn_langgraph.stores.base import (
-    Plan,
-    arun_plan,
-    async_write_lock,
-    run_plan,
-    write_lock,
-)
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -13,13 +13,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from agno_learn_langgraph.config import UserProfileConfig
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.kinds import StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Provenance, UserProfile, fingerprint
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import entity_memory, learned_knowledge, user_memory, user_profile
-from agno_learn_langgraph.stores.base import Plan
 
 __all__ = ["DEFAULT_TARGET", "Write", "check_content", "plan_write", "profile_schema"]
 

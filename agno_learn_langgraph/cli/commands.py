@@ -29,10 +29,11 @@ from agno_learn_langgraph.cli.render import (
     row_json,
     search_text,
 )
+from agno_learn_langgraph.core import delete_items, run_plan
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index import lexical_rank
 from agno_learn_langgraph.kinds import kind_by_cli_name
 from agno_learn_langgraph.records import utcnow
-from agno_learn_langgraph.stores.base import delete_items, lexical_rank, run_plan
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore

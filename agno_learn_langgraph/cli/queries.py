@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agno_learn_langgraph.core import ROOT, decode_label
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError
 from agno_learn_langgraph.kinds import KINDS as STORE_KINDS
 from agno_learn_langgraph.kinds import StoreKind, kind_by_cli_name
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import ROOT, decode_label
 from agno_learn_langgraph.stores.decision_log import decision_namespace
 from agno_learn_langgraph.stores.entity_memory import entity_key, entity_namespaces
 from agno_learn_langgraph.stores.learned_knowledge import knowledge_namespace

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agno_learn_langgraph.cli.queries import PROPOSAL, Found
+from agno_learn_langgraph.core import decode_label
 from agno_learn_langgraph.kinds import kind
-from agno_learn_langgraph.stores.base import decode_label
 
 if TYPE_CHECKING:
     from agno_learn_langgraph.records import Proposal

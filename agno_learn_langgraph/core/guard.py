@@ -3,7 +3,7 @@
 LangGraph's ``InMemoryStore`` is not thread-safe: a background extraction writing from a worker
 thread while the next turn's recall searches the same namespace raises "dictionary changed size
 during iteration". A store registered here with :func:`guard_store` gets one re-entrant lock,
-and :func:`~agno_learn_langgraph.stores.base.run_plan` / ``arun_plan`` hold it around each of
+and :func:`~agno_learn_langgraph.core.run_plan` / ``arun_plan`` hold it around each of
 their batches (the store's own ops and the vector reads beside them). The store object itself is
 never changed. ``open_store(":memory:")`` builds a store that registers its own lock.
 """

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.extraction.parts import PARTS
 from agno_learn_langgraph.extraction.prepare import Prepared
@@ -25,7 +26,6 @@ from agno_learn_langgraph.kinds import LearningMode, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import Plan
 from agno_learn_langgraph.stores.cursors import CursorState, finish_claim, get_cursor_state
 
 __all__ = ["ApplyStep", "ExtractionReport", "plan_apply", "plan_skip"]

@@ -12,6 +12,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
+from agno_learn_langgraph.compat import has_vector_index
+from agno_learn_langgraph.core import arun_plan, async_write_lock, data_key, run_plan, write_lock
 from agno_learn_langgraph.core.guard import guard_store
 from agno_learn_langgraph.extraction.apply import ExtractionReport, plan_apply, plan_skip
 from agno_learn_langgraph.extraction.calls import (
@@ -31,18 +33,10 @@ from agno_learn_langgraph.extraction.recovery import (
     sweep_soon,
 )
 from agno_learn_langgraph.extraction.select import check_scope, extraction_stores
+from agno_learn_langgraph.graph_node import GraphNode, current_run
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.runtime import GraphNode, current_run
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import (
-    arun_plan,
-    async_write_lock,
-    data_key,
-    has_vector_index,
-    run_plan,
-    write_lock,
-)
 from agno_learn_langgraph.stores.cursors import cursor_lock_key, release_claim
 from agno_learn_langgraph.stores.outbox import thread_key
 

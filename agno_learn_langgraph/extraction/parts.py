@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agno_learn_langgraph.config import EntityMemoryConfig, SessionContextConfig, UserProfileConfig
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.extraction.outputs import (
     EntityChanges,
     LearningItem,
@@ -31,7 +32,6 @@ from agno_learn_langgraph.stores import (
     user_memory,
     user_profile,
 )
-from agno_learn_langgraph.stores.base import Plan
 
 if TYPE_CHECKING:
     from agno_learn_langgraph.extraction.apply import ApplyStep

@@ -8,6 +8,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from agno_learn_langgraph.core import Plan, gather_plans
 from agno_learn_langgraph.extraction.parts import PARTS, ReadRequest
 from agno_learn_langgraph.extraction.select import select_claimed_messages, select_new_messages
 from agno_learn_langgraph.kinds import StoreName
@@ -20,7 +21,6 @@ from agno_learn_langgraph.records import (
     UserProfile,
 )
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import Plan, gather_plans
 from agno_learn_langgraph.stores.cursors import Claim, claim_messages
 
 __all__ = ["Prepared", "plan_prepare"]

@@ -28,12 +28,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, messages_from_dict
 from langgraph.store.base import BaseStore
 
+from agno_learn_langgraph.core import arun_plan, async_write_lock, run_plan, write_lock
 from agno_learn_langgraph.extraction.apply import ExtractionReport
 from agno_learn_langgraph.extraction.calls import ExtractionFailedError
 from agno_learn_langgraph.extraction.select import conversation_entry, extraction_stores
 from agno_learn_langgraph.machine import LearningMachine, install_recovery
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import arun_plan, async_write_lock, run_plan, write_lock
 from agno_learn_langgraph.stores.outbox import (
     OutboxRecord,
     claim_record,

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from agno_learn_langgraph.core import ROOT, Plan, encode_label, get_one, put
 from agno_learn_langgraph.records import utcnow
-from agno_learn_langgraph.stores.base import ROOT, Plan, encode_label, get_one, put
 
 __all__ = [
     "CLAIM_LEASE_S",

@@ -8,19 +8,12 @@ from typing import Any
 
 from langgraph.store.base import GetOp
 
+from agno_learn_langgraph.core import ROOT, Plan, as_item, encode_label, lookup_key, put
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index import ranked_namespace
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.lexical import TextQuery
 from agno_learn_langgraph.records import Decision, Provenance, normalize_text, utcnow
-from agno_learn_langgraph.stores.base import (
-    ROOT,
-    Plan,
-    as_item,
-    encode_label,
-    lookup_key,
-    put,
-    ranked_namespace,
-)
-from agno_learn_langgraph.stores.lexical import TextQuery
 
 __all__ = [
     "decision_namespace",

@@ -13,8 +13,11 @@ from typing import Literal
 
 from langgraph.store.base import GetOp, Item, PutOp
 
+from agno_learn_langgraph.core import ROOT, Plan, as_item, namespace_scope, put
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index import ranked_namespace
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.lexical import Query, TextQuery
 from agno_learn_langgraph.records import (
     Entity,
     EntityEvent,
@@ -26,15 +29,6 @@ from agno_learn_langgraph.records import (
     utcnow,
 )
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import (
-    ROOT,
-    Plan,
-    as_item,
-    namespace_scope,
-    put,
-    ranked_namespace,
-)
-from agno_learn_langgraph.stores.lexical import Query, TextQuery
 
 __all__ = [
     "add_event",

@@ -6,18 +6,12 @@ from typing import Any, Literal
 
 from langgraph.store.base import GetOp
 
+from agno_learn_langgraph.core import ROOT, Plan, as_item, namespace_scope, put
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.lexical import TextQuery
 from agno_learn_langgraph.records import LearnedKnowledge, Provenance, fingerprint, utcnow
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import (
-    ROOT,
-    Plan,
-    as_item,
-    namespace_scope,
-    put,
-)
-from agno_learn_langgraph.stores.lexical import TextQuery
 
 __all__ = [
     "SaveOutcome",

@@ -27,9 +27,9 @@ from langchain_core.messages import BaseMessage, messages_from_dict
 from langgraph.store.base import PutOp
 from pydantic import BaseModel, Field
 
+from agno_learn_langgraph.core import ROOT
 from agno_learn_langgraph.core.plans import Plan, as_items, get_one, search_all
 from agno_learn_langgraph.scope import DEFAULT_AGENT_ID, Scope
-from agno_learn_langgraph.stores.base import ROOT
 
 __all__ = [
     "OUTBOX_NAMESPACE",

@@ -11,9 +11,9 @@ from typing import Any
 
 from langgraph.store.base import GetOp
 
+from agno_learn_langgraph.core import ROOT, SCAN_LIMIT, Plan, lookup_key, put, search_all
 from agno_learn_langgraph.kinds import kind
 from agno_learn_langgraph.records import Proposal, Status
-from agno_learn_langgraph.stores.base import ROOT, SCAN_LIMIT, Plan, lookup_key, put, search_all
 
 __all__ = [
     "PROPOSALS_NAMESPACE",

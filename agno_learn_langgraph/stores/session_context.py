@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from agno_learn_langgraph.core import ROOT, Plan, encode_label, get_one, put
 from agno_learn_langgraph.records import Provenance, SessionContext, utcnow
-from agno_learn_langgraph.stores.base import ROOT, Plan, encode_label, get_one, put
 
 __all__ = ["CONTEXT_KEY", "get_session_context", "save_session_context", "session_namespace"]
 

@@ -7,10 +7,7 @@ from typing import Any
 
 from langgraph.store.base import GetOp, Item, PutOp
 
-from agno_learn_langgraph.errors import LearningInputError
-from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
-from agno_learn_langgraph.records import Memory, Provenance, fingerprint, utcnow
-from agno_learn_langgraph.stores.base import (
+from agno_learn_langgraph.core import (
     ROOT,
     SCAN_LIMIT,
     Plan,
@@ -22,7 +19,10 @@ from agno_learn_langgraph.stores.base import (
     put,
     search_all,
 )
-from agno_learn_langgraph.stores.lexical import TextQuery
+from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.lexical import TextQuery
+from agno_learn_langgraph.records import Memory, Provenance, fingerprint, utcnow
 
 __all__ = [
     "add_memory",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agno_learn_langgraph.core import ROOT, Plan, encode_label, get_one, put
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.records import Provenance, UserProfile, utcnow
-from agno_learn_langgraph.stores.base import ROOT, Plan, encode_label, get_one, put
 
 __all__ = ["PROFILE_KEY", "get_profile", "profile_namespace", "update_profile"]
 

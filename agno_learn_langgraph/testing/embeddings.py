@@ -7,7 +7,7 @@ import math
 
 from langchain_core.embeddings import Embeddings
 
-from agno_learn_langgraph.stores.lexical import tokenize
+from agno_learn_langgraph.index.lexical import tokenize
 
 __all__ = ["HashEmbeddings"]
 

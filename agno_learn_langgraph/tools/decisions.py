@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.prompts import decision_lines, quote
 from agno_learn_langgraph.records import Decision
 from agno_learn_langgraph.stores import decision_log
-from agno_learn_langgraph.stores.base import Plan
 from agno_learn_langgraph.tools.spec import Args, Call, ToolSpec, kind_of, plural
 
 __all__ = ["DECISION_TOOLS"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.prompts import entity_lines, quote
 from agno_learn_langgraph.records import Entity, Fact, fingerprint, normalize_text
 from agno_learn_langgraph.stores import entity_memory
-from agno_learn_langgraph.stores.base import Plan
 from agno_learn_langgraph.tools.spec import Args, Call, ToolSpec, ids, kind_of, plural
 
 __all__ = ["ENTITY_TOOLS"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.prompts import knowledge_lines, quote
 from agno_learn_langgraph.stores import learned_knowledge
-from agno_learn_langgraph.stores.base import Plan
 from agno_learn_langgraph.tools.spec import Args, Call, ToolSpec, kind_of, plural
 
 __all__ = ["KNOWLEDGE_TOOLS"]

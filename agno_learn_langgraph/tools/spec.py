@@ -17,21 +17,21 @@ from langchain_core.tools import StructuredTool, ToolException
 from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, create_model
 
-from agno_learn_langgraph.errors import LearningInputError
-from agno_learn_langgraph.kinds import StoreKind, StoreName, kind
-from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.records import Provenance
-from agno_learn_langgraph.runtime import require_store
-from agno_learn_langgraph.scope import Scope, resolve_scope
-from agno_learn_langgraph.stores.base import (
+from agno_learn_langgraph.compat import has_vector_index
+from agno_learn_langgraph.core import (
     Plan,
     arun_plan,
     async_write_lock,
     data_key,
-    has_vector_index,
     run_plan,
     write_lock,
 )
+from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.graph_node import require_store
+from agno_learn_langgraph.kinds import StoreKind, StoreName, kind
+from agno_learn_langgraph.machine import LearningMachine
+from agno_learn_langgraph.records import Provenance
+from agno_learn_langgraph.scope import Scope, resolve_scope
 
 __all__ = ["Args", "Call", "ToolSpec", "build_tool", "ids", "kind_of", "plural"]
 

@@ -7,11 +7,11 @@ from typing import Any, Union
 from pydantic import Field, create_model
 
 from agno_learn_langgraph.config import UserProfileConfig
+from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.prompts import quote
 from agno_learn_langgraph.stores import user_memory, user_profile
-from agno_learn_langgraph.stores.base import Plan
 from agno_learn_langgraph.tools.spec import Args, Call, ToolSpec, kind_of
 
 __all__ = ["MEMORY_TOOLS", "profile_tools"]

@@ -1,4 +1,5 @@
-"""Finding the store and the scope of the current LangGraph run (public LangGraph APIs only)."""
+"""What each node of this package is made of: :class:`GraphNode` (its Runnable), and the store and
+scope of the run it serves (public LangGraph APIs only)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""LangGraph node factories: recall before the model, extraction after it, approval after tools.
+"""The StateGraph door: node factories for recall before the model, extraction after it,
+approval after tools, and the routing between them.
 
 Each factory returns a node that ``builder.add_node(...)`` accepts and that runs under both
 ``invoke`` and ``ainvoke``. Ids come from the run context or ``config["configurable"]``; the store
@@ -9,7 +10,7 @@ A typical graph::
     builder = StateGraph(LearningState, context_schema=Ctx)
     builder.add_node("recall", create_recall_node(machine))
     builder.add_node("agent", call_model)      # uses with_learning_context(state)
-    builder.add_node("tools", ToolNode(tools + create_learning_tools(machine)))
+    builder.add_node("tools", LearningToolNode(tools + create_learning_tools(machine)))
     builder.add_node("review_learnings", create_approval_node(machine))   # PROPOSE
     builder.add_node("learn", create_extraction_node(machine))              # ALWAYS
 
@@ -17,10 +18,11 @@ The same graph with recall and extraction folded into the agent's step (two Lang
 per turn)::
 
     builder.add_node("agent", create_learning_agent_node(machine, call_model))
-    builder.add_node("tools", ToolNode(tools + create_learning_tools(machine)))
+    builder.add_node("tools", LearningToolNode(tools + create_learning_tools(machine)))
 
-The extraction and approval factories live with their modes (``extraction/``,
-``approval.py``) and are re-exported here, the module of node factories.
+Route ``agent`` with :func:`route_after_agent`, which also sends invalid tool calls to the tools
+node. The extraction and approval factories live with their modes (``extraction/``,
+``approval/``) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ from agno_learn_langgraph.extraction import (
     resolve_models,
     schedule_extraction,
 )
+from agno_learn_langgraph.graph_node import GraphNode, current_run
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.runtime import GraphNode, current_run
 from agno_learn_langgraph.turn import arecall_for_turn, recall_for_turn
 
 __all__ = [
