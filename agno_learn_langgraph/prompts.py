@@ -21,6 +21,14 @@ from agno_learn_langgraph.records import (
     Proposal,
     SessionContext,
 )
+from agno_learn_langgraph.stores import (
+    decision_log,
+    entity_memory,
+    learned_knowledge,
+    session_context,
+    user_memory,
+    user_profile,
+)
 
 __all__ = [
     "CONTEXT_PREAMBLE",
@@ -74,12 +82,13 @@ def _profile(profile: Mapping[str, Any] | None) -> str:
     if not profile:
         return ""
     return _block(
-        "user_profile", (f"- {k.replace('_', ' ').title()}: {quote(v)}" for k, v in profile.items())
+        user_profile.NAME,
+        (f"- {k.replace('_', ' ').title()}: {quote(v)}" for k, v in profile.items()),
     )
 
 
 def _memories(memories: Sequence[Memory]) -> str:
-    return _block("user_memory", (f"- [{m.id}] {quote(m.text)}" for m in memories))
+    return _block(user_memory.NAME, (f"- [{m.id}] {quote(m.text)}" for m in memories))
 
 
 def _session(session: SessionContext | None) -> str:
@@ -96,7 +105,7 @@ def _session(session: SessionContext | None) -> str:
     if session.progress:
         lines.append("Completed:")
         lines += [f"  ✓ {quote(step)}" for step in session.progress]
-    return _block("session_context", lines)
+    return _block(session_context.NAME, lines)
 
 
 def entity_lines(
@@ -137,7 +146,7 @@ def _entities(data: RecallData) -> str:
         lines += entity_lines(
             e, max_facts=data.max_facts_per_entity, max_events=data.max_events_per_entity
         )
-    return _block("entity_memory", lines)
+    return _block(entity_memory.NAME, lines)
 
 
 def knowledge_lines(items: Sequence[LearnedKnowledge]) -> list[str]:
@@ -190,7 +199,7 @@ def render_learning_context(data: RecallData) -> str:
         _session(data.session),
         _entities(data),
         _knowledge(data.knowledge),
-        _block("decision_log", decision_lines(data.decisions)),
+        _block(decision_log.NAME, decision_lines(data.decisions)),
         _pending(data.pending),
     ]
     body = "\n\n".join(b for b in blocks if b)
@@ -204,26 +213,26 @@ def render_learning_context(data: RecallData) -> str:
 
 
 TOOL_GUIDANCE: dict[str, str] = {
-    "user_profile": (
+    user_profile.NAME: (
         "- update_user_profile: when the user states their name, preferred name or another "
         "profile field; clear a field when they withdraw it."
     ),
-    "user_memory": (
+    user_memory.NAME: (
         "- save_user_memory / delete_user_memory: save durable observations about the user "
         "(role, preferences, ongoing work) as short third-person statements; update by passing "
         "the memory id; delete what the user retracts."
     ),
-    "entity_memory": (
+    entity_memory.NAME: (
         "- search_entities / create_entity / update_entity / add_fact / add_event / "
         "link_entities / retire_fact: keep facts about people, companies and projects; search "
         "before creating; a correction is a new fact that supersedes the old fact's id."
     ),
-    "learned_knowledge": (
+    learned_knowledge.NAME: (
         "- search_learnings / save_learning: search before answering how-to or policy "
         "questions and before saving; save reusable, non-obvious insights and anything the "
         "user asks you to remember for everyone."
     ),
-    "decision_log": (
+    decision_log.NAME: (
         "- log_decision / record_outcome / search_decisions: log significant choices with "
         "reasoning and alternatives; record the outcome by decision id once known."
     ),
@@ -244,7 +253,7 @@ def render_tool_guidance(
     """Short guidance lines for the AGENTIC stores' tools and the PROPOSE stores' tools."""
     lines = [TOOL_GUIDANCE[s] for s in stores_with_tools if s in TOOL_GUIDANCE]
     proposing = set(proposing)
-    if proposing & {"learned_knowledge", "entity_memory"}:
+    if proposing & {learned_knowledge.NAME, entity_memory.NAME}:
         lines.append(TOOL_GUIDANCE["search_approved"])
     if proposing:
         lines.append(TOOL_GUIDANCE["propose"])
@@ -273,12 +282,12 @@ EXTRACTION_PREAMBLE = (
 )
 
 EXTRACTION_GUIDANCE: dict[str, str] = {
-    "user_profile": (
+    user_profile.NAME: (
         "Set a profile field (by its name) only when the user states it explicitly about "
         "themselves; never guess. List a field in `clear` when the user withdraws it or says it "
         "is wrong without giving a replacement. Leave out fields that do not change."
     ),
-    "user_memory": (
+    user_memory.NAME: (
         "Keep durable observations that make future conversations personal: role, company, "
         "current work and goals, preferences (tools, style, communication), constraints. Write "
         "short third-person statements ('Works at Acme as a data engineer'). Consolidate, do not "
@@ -287,7 +296,7 @@ EXTRACTION_GUIDANCE: dict[str, str] = {
         "no longer true; `add` only what is new and distinct. Never add something already "
         "remembered. Skip one-off requests, small talk and inferences."
     ),
-    "session_context": (
+    session_context.NAME: (
         "Rewrite the summary of this thread so that someone picking it up knows the topics, the "
         "decisions, the current state and the open items. Start from the previous summary and "
         "keep what still matters."
@@ -296,13 +305,13 @@ EXTRACTION_GUIDANCE: dict[str, str] = {
         "Also track the session's goal, its plan (ordered steps) and its progress (completed "
         "steps); leave one null to keep its previous value."
     ),
-    "entity_memory": (
+    entity_memory.NAME: (
         "Record facts about people, companies, projects and systems other than the user: the "
         "entity's name, its type (person, company, project, ...) and short factual statements. "
         "When a new fact contradicts a live fact listed below, put that fact's id in "
         "`supersedes`. Do not repeat facts already listed."
     ),
-    "learned_knowledge": (
+    learned_knowledge.NAME: (
         "Save reusable, non-obvious insights (what worked, pitfalls, how-tos that will apply "
         "again) and organisational context the user asks to remember (policies, team goals, "
         "constraints). Not personal preferences, common knowledge, one-off answers or summaries. "
@@ -312,11 +321,11 @@ EXTRACTION_GUIDANCE: dict[str, str] = {
 }
 
 EXTRACTION_TITLES: dict[str, str] = {
-    "user_profile": "User profile (`profile`)",
-    "user_memory": "User memories (`memories`)",
-    "session_context": "Session context (`session`)",
-    "entity_memory": "Entities (`entities`)",
-    "learned_knowledge": "Learned knowledge (`learnings`)",
+    user_profile.NAME: "User profile (`profile`)",
+    user_memory.NAME: "User memories (`memories`)",
+    session_context.NAME: "Session context (`session`)",
+    entity_memory.NAME: "Entities (`entities`)",
+    learned_knowledge.NAME: "Learned knowledge (`learnings`)",
 }
 
 
@@ -349,7 +358,7 @@ def _guidance(store: str, data: ExtractionData) -> str:
     text = data.instructions.get(store)
     if text is None:
         text = EXTRACTION_GUIDANCE[store]
-        if store == "session_context" and data.planning:
+        if store == session_context.NAME and data.planning:
             text = f"{text} {EXTRACTION_GUIDANCE['session_planning']}"
     extra = data.additional_instructions.get(store)
     if extra:
@@ -374,17 +383,17 @@ def render_extraction_system(data: ExtractionData) -> str:
 
 def _extraction_records(data: ExtractionData) -> list[str]:
     blocks: list[str] = []
-    if "user_profile" in data.stores:
+    if user_profile.NAME in data.stores:
         lines = [
             f"- {name}: {desc}"
             + (f" = {quote(data.profile[name])}" if data.profile and name in data.profile else "")
             for name, desc in data.profile_fields.items()
         ]
         blocks.append(_block("profile_fields", lines))
-    if "user_memory" in data.stores:
+    if user_memory.NAME in data.stores:
         lines = [f"- [{m.id}] {quote(m.text)}" for m in data.memories] or ["(none yet)"]
         blocks.append(_block("memories", lines))
-    if "session_context" in data.stores:
+    if session_context.NAME in data.stores:
         session = data.session
         lines = [
             f"Summary: {quote(session.summary)}"
@@ -397,14 +406,14 @@ def _extraction_records(data: ExtractionData) -> list[str]:
             lines += [f"Plan step: {quote(s)}" for s in session.plan or []]
             lines += [f"Done: {quote(s)}" for s in session.progress or []]
         blocks.append(_block("previous_session_context", lines))
-    if "entity_memory" in data.stores:
+    if entity_memory.NAME in data.stores:
         lines = []
         for e in data.entities:
             lines.append(f"- {quote(e.name)} ({e.entity_type})")
             live = e.live_facts()[-data.max_facts_per_entity :] if data.max_facts_per_entity else []
             lines += [f"  fact [{f.id}] {quote(f.text)}" for f in live]
         blocks.append(_block("known_entities", lines or ["(none named)"]))
-    if "learned_knowledge" in data.stores:
+    if learned_knowledge.NAME in data.stores:
         lines = [f"- {quote(k.title)}: {quote(k.learning, max_chars=300)}" for k in data.knowledge]
         blocks.append(_block("related_learnings", lines or ["(none)"]))
     return [b for b in blocks if b]

@@ -165,27 +165,29 @@ def plan_recall(
         indexed=indexed, ranking=machine.recall_ranking, language=machine.recall_language
     )
     plans: dict[str, Plan[Any]] = {}
-    if isinstance(up := cfg.get("user_profile"), UserProfileConfig):
-        plans["profile"] = user_profile.get_profile(scope.require_user("user_profile"), up.schema)
-    if isinstance(um := cfg.get("user_memory"), UserMemoryConfig):
+    if isinstance(up := cfg.get(user_profile.NAME), UserProfileConfig):
+        plans["profile"] = user_profile.get_profile(
+            scope.require_user(user_profile.NAME), up.schema
+        )
+    if isinstance(um := cfg.get(user_memory.NAME), UserMemoryConfig):
         plans["memories"] = user_memory.relevant_memories(
-            scope.require_user("user_memory"),
+            scope.require_user(user_memory.NAME),
             query,
             limit=um.max_memories_in_context,
             **ranking,
         )
-    if "session_context" in cfg:
+    if session_context.NAME in cfg:
         plans["session"] = session_context.get_session_context(
-            scope.require_thread("session_context")
+            scope.require_thread(session_context.NAME)
         )
-    if isinstance(em := cfg.get("entity_memory"), EntityMemoryConfig):
-        ns = entity_memory.entity_namespaces(machine.namespace_for("entity_memory"), scope)
+    if isinstance(em := cfg.get(entity_memory.NAME), EntityMemoryConfig):
+        ns = entity_memory.entity_namespaces(machine.namespace_for(entity_memory.NAME), scope)
         plans["entities"] = entity_memory.relevant_entities(
             ns, query, limit=em.max_entities_in_context, **ranking
         )
-    if isinstance(lk := cfg.get("learned_knowledge"), LearnedKnowledgeConfig):
+    if isinstance(lk := cfg.get(learned_knowledge.NAME), LearnedKnowledgeConfig):
         kns = learned_knowledge.knowledge_namespace(
-            machine.namespace_for("learned_knowledge"), scope
+            machine.namespace_for(learned_knowledge.NAME), scope
         )
         plans["knowledge"] = (
             learned_knowledge.search_learnings(
@@ -194,7 +196,7 @@ def plan_recall(
             if query.strip()
             else _nothing()
         )
-    if isinstance(dl := cfg.get("decision_log"), DecisionLogConfig):
+    if isinstance(dl := cfg.get(decision_log.NAME), DecisionLogConfig):
         plans["decisions"] = decision_log.relevant_decisions(
             scope.agent_id, query, limit=dl.max_decisions_in_context, **ranking
         )
@@ -222,7 +224,9 @@ def plan_recall(
 
 
 def _guidance(machine: LearningMachine) -> list[str]:
-    with_tools = [s for s in machine.stores_in_mode(LearningMode.AGENTIC) if s != "session_context"]
+    with_tools = [
+        s for s in machine.stores_in_mode(LearningMode.AGENTIC) if s != session_context.NAME
+    ]
     return render_tool_guidance(with_tools, machine.stores_in_mode(LearningMode.PROPOSE))
 
 

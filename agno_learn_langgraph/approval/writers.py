@@ -23,8 +23,8 @@ from agno_learn_langgraph.stores import entity_memory, learned_knowledge, user_m
 
 __all__ = ["DEFAULT_TARGET", "Write", "check_content", "plan_write", "profile_schema"]
 
-_PROFILE: StoreName = "user_profile"
-DEFAULT_TARGET: StoreName = "learned_knowledge"
+_PROFILE: StoreName = user_profile.NAME
+DEFAULT_TARGET: StoreName = learned_knowledge.NAME
 """The ``propose_learning`` tool's default target when it is in PROPOSE mode."""
 
 
@@ -115,10 +115,10 @@ def _entity(w: Write) -> Plan[str]:
 
 
 _WRITERS: dict[str, Callable[[Write], Plan[str]]] = {
-    "learned_knowledge": _knowledge,
-    "user_memory": _memory,
+    learned_knowledge.NAME: _knowledge,
+    user_memory.NAME: _memory,
     _PROFILE: _profile,
-    "entity_memory": _entity,
+    entity_memory.NAME: _entity,
 }
 
 

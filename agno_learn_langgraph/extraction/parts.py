@@ -61,9 +61,9 @@ class OutputOptions:
 
 def output_options(machine: LearningMachine) -> OutputOptions:
     """The options ``machine``'s store configs set."""
-    profile = machine.config("user_profile")
-    session = machine.config("session_context")
-    entity = machine.config("entity_memory")
+    profile = machine.config(user_profile.NAME)
+    session = machine.config(session_context.NAME)
+    entity = machine.config(entity_memory.NAME)
     return OutputOptions(
         profile_schema=profile.schema if isinstance(profile, UserProfileConfig) else UserProfile,
         planning=isinstance(session, SessionContextConfig) and session.enable_planning,
@@ -113,7 +113,7 @@ class ExtractionPart:
 
 def _read_profile(req: ReadRequest) -> Plan[Any]:
     schema = output_options(req.machine).profile_schema
-    return user_profile.get_profile(req.scope.require_user("user_profile"), schema)
+    return user_profile.get_profile(req.scope.require_user(user_profile.NAME), schema)
 
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -143,7 +143,7 @@ def _apply_profile(step: ApplyStep, changes: Any) -> Plan[None]:
 
 
 def _read_memories(req: ReadRequest) -> Plan[Any]:
-    user_id = req.scope.require_user("user_memory")
+    user_id = req.scope.require_user(user_memory.NAME)
     return user_memory.relevant_memories(
         user_id, req.query, limit=MEMORIES_IN_PROMPT, indexed=req.indexed, fill=True
     )
@@ -173,7 +173,7 @@ def _apply_memories(step: ApplyStep, changes: MemoryChanges) -> Plan[None]:
 
 
 def _read_session(req: ReadRequest) -> Plan[Any]:
-    return session_context.get_session_context(req.scope.require_thread("session_context"))
+    return session_context.get_session_context(req.scope.require_thread(session_context.NAME))
 
 
 def _apply_session(step: ApplyStep, update: SessionUpdate) -> Plan[None]:
@@ -194,7 +194,7 @@ def _apply_session(step: ApplyStep, update: SessionUpdate) -> Plan[None]:
 
 
 def _read_entities(req: ReadRequest) -> Plan[Any]:
-    ns = entity_memory.entity_namespaces(req.namespace("entity_memory"), req.scope)
+    ns = entity_memory.entity_namespaces(req.namespace(entity_memory.NAME), req.scope)
     return entity_memory.relevant_entities(
         ns, req.query, limit=ENTITIES_IN_PROMPT, indexed=req.indexed
     )
@@ -241,7 +241,7 @@ def _apply_entity(step: ApplyStep, ns: Any, item: EntityChanges, facts: list[str
 
 
 def _read_knowledge(req: ReadRequest) -> Plan[Any]:
-    ns = learned_knowledge.knowledge_namespace(req.namespace("learned_knowledge"), req.scope)
+    ns = learned_knowledge.knowledge_namespace(req.namespace(learned_knowledge.NAME), req.scope)
     return learned_knowledge.search_learnings(
         ns, req.query, limit=LEARNINGS_IN_PROMPT, indexed=req.indexed
     )
@@ -276,7 +276,7 @@ _PARTS_BY_STORE: dict[str, ExtractionPart] = {
     p.store: p
     for p in (
         ExtractionPart(
-            store="user_profile",
+            store=user_profile.NAME,
             output="profile",
             loaded="profile",
             read=_read_profile,
@@ -284,7 +284,7 @@ _PARTS_BY_STORE: dict[str, ExtractionPart] = {
             apply=_apply_profile,
         ),
         ExtractionPart(
-            store="user_memory",
+            store=user_memory.NAME,
             output="memories",
             loaded="memories",
             read=_read_memories,
@@ -292,7 +292,7 @@ _PARTS_BY_STORE: dict[str, ExtractionPart] = {
             apply=_apply_memories,
         ),
         ExtractionPart(
-            store="session_context",
+            store=session_context.NAME,
             output="session",
             loaded="session",
             read=_read_session,
@@ -300,7 +300,7 @@ _PARTS_BY_STORE: dict[str, ExtractionPart] = {
             apply=_apply_session,
         ),
         ExtractionPart(
-            store="entity_memory",
+            store=entity_memory.NAME,
             output="entities",
             loaded="entities",
             read=_read_entities,
@@ -308,7 +308,7 @@ _PARTS_BY_STORE: dict[str, ExtractionPart] = {
             apply=_apply_entities,
         ),
         ExtractionPart(
-            store="learned_knowledge",
+            store=learned_knowledge.NAME,
             output="learnings",
             loaded="knowledge",
             read=_read_knowledge,

@@ -13,9 +13,11 @@ from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index import ranked_namespace
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
+from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import Decision, Provenance, normalize_text, utcnow
 
 __all__ = [
+    "NAME",
     "decision_namespace",
     "decision_text",
     "decision_type_key",
@@ -26,10 +28,13 @@ __all__ = [
     "search_decisions",
 ]
 
+NAME: StoreName = "decision_log"
+"""The store this module holds (its config key and namespace label)."""
+
 
 def decision_namespace(agent_id: str) -> tuple[str, ...]:
     """``("learning", "decision_log", <agent>)``."""
-    return (ROOT, "decision_log", encode_label(agent_id))
+    return (ROOT, NAME, encode_label(agent_id))
 
 
 def decision_text(d: Decision) -> str:

@@ -18,6 +18,7 @@ from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index import ranked_namespace
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.index.lexical import Query, TextQuery
+from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import (
     Entity,
     EntityEvent,
@@ -31,6 +32,7 @@ from agno_learn_langgraph.records import (
 from agno_learn_langgraph.scope import Scope
 
 __all__ = [
+    "NAME",
     "add_event",
     "add_fact",
     "create_entity",
@@ -47,14 +49,17 @@ __all__ = [
     "update_entity",
 ]
 
+NAME: StoreName = "entity_memory"
+"""The store this module holds (its config key and namespace label)."""
+
 Direction = Literal["outgoing", "incoming"]
 _PLURALS = {"people": "person", "persons": "person", "companies": "company"}
 
 
 def entity_namespaces(namespace: str, scope: Scope) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(entities, aliases)``: ``("learning", "entity_memory"|"entity_alias", *<ns>)``."""
-    labels = namespace_scope(namespace, scope, "entity_memory")
-    return (ROOT, "entity_memory", *labels), (ROOT, "entity_alias", *labels)
+    labels = namespace_scope(namespace, scope, NAME)
+    return (ROOT, NAME, *labels), (ROOT, "entity_alias", *labels)
 
 
 def entity_key(name: str) -> str:

@@ -10,10 +10,12 @@ from agno_learn_langgraph.core import ROOT, Plan, as_item, namespace_scope, put
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
+from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import LearnedKnowledge, Provenance, fingerprint, utcnow
 from agno_learn_langgraph.scope import Scope
 
 __all__ = [
+    "NAME",
     "SaveOutcome",
     "knowledge_key",
     "knowledge_namespace",
@@ -22,13 +24,16 @@ __all__ = [
     "search_learnings",
 ]
 
+NAME: StoreName = "learned_knowledge"
+"""The store this module holds (its config key and namespace label)."""
+
 SaveOutcome = Literal["created", "updated", "unchanged"]
 APPROVED = {"status": "approved"}
 
 
 def knowledge_namespace(namespace: str, scope: Scope) -> tuple[str, ...]:
     """``("learning", "learned_knowledge", *<ns>)``."""
-    return (ROOT, "learned_knowledge", *namespace_scope(namespace, scope, "learned_knowledge"))
+    return (ROOT, NAME, *namespace_scope(namespace, scope, NAME))
 
 
 def knowledge_key(title: str) -> str:

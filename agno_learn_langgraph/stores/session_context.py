@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from agno_learn_langgraph.core import ROOT, Plan, encode_label, get_one, put
+from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import Provenance, SessionContext, utcnow
 
-__all__ = ["CONTEXT_KEY", "get_session_context", "save_session_context", "session_namespace"]
+__all__ = [
+    "CONTEXT_KEY",
+    "NAME",
+    "get_session_context",
+    "save_session_context",
+    "session_namespace",
+]
+
+NAME: StoreName = "session_context"
+"""The store this module holds (its config key and namespace label)."""
 
 CONTEXT_KEY = "context"
 
 
 def session_namespace(thread_id: str) -> tuple[str, ...]:
     """``("learning", "session_context", <thread>)``."""
-    return (ROOT, "session_context", encode_label(thread_id))
+    return (ROOT, NAME, encode_label(thread_id))
 
 
 def get_session_context(thread_id: str) -> Plan[SessionContext | None]:

@@ -22,9 +22,11 @@ from agno_learn_langgraph.core import (
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
+from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import Memory, Provenance, fingerprint, utcnow
 
 __all__ = [
+    "NAME",
     "add_memory",
     "delete_memory",
     "list_memories",
@@ -33,12 +35,15 @@ __all__ = [
     "update_memory",
 ]
 
+NAME: StoreName = "user_memory"
+"""The store this module holds (its config key and namespace label)."""
+
 APPROVED = {"status": "approved"}
 
 
 def memory_namespace(user_id: str) -> tuple[str, ...]:
     """``("learning", "user_memory", <user>)``."""
-    return (ROOT, "user_memory", encode_label(user_id))
+    return (ROOT, NAME, encode_label(user_id))
 
 
 def _memories(items: list[Item]) -> list[Memory]:

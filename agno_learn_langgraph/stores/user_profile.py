@@ -7,16 +7,20 @@ from typing import Any
 
 from agno_learn_langgraph.core import ROOT, Plan, encode_label, get_one, put
 from agno_learn_langgraph.errors import LearningInputError
+from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import Provenance, UserProfile, utcnow
 
-__all__ = ["PROFILE_KEY", "get_profile", "profile_namespace", "update_profile"]
+__all__ = ["NAME", "PROFILE_KEY", "get_profile", "profile_namespace", "update_profile"]
+
+NAME: StoreName = "user_profile"
+"""The store this module holds (its config key and namespace label)."""
 
 PROFILE_KEY = "profile"
 
 
 def profile_namespace(user_id: str) -> tuple[str, ...]:
     """``("learning", "user_profile", <user>)``."""
-    return (ROOT, "user_profile", encode_label(user_id))
+    return (ROOT, NAME, encode_label(user_id))
 
 
 def get_profile(user_id: str, schema: type[UserProfile] = UserProfile) -> Plan[UserProfile | None]:
