@@ -109,6 +109,9 @@ class StoreConfig:
 
     store: ClassVar[StoreName]
     supported_modes: ClassVar[tuple[LearningMode, ...]]
+    """Read from the kinds table when a subclass names its ``store``."""
+    counts: ClassVar[tuple[str, ...]] = ()
+    """The subclass's int fields that must not be negative."""
 
     mode: LearningMode = LearningMode.ALWAYS
     model: BaseChatModel | None = None
@@ -116,8 +119,17 @@ class StoreConfig:
     additional_instructions: str | None = None
     system_message: str | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "store" in cls.__dict__:
+            cls.supported_modes = kind(cls.store).supported_modes
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", _coerce_mode(self.mode, self.store, self.supported_modes))
+        for name in self.counts:
+            positive(getattr(self, name), name)
+        if "namespace" in self.__dataclass_fields__:
+            check_namespace(getattr(self, "namespace"), f"{type(self).__name__}.namespace")  # noqa: B009
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +141,6 @@ class UserProfileConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "user_profile"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("user_profile").supported_modes
     mode: LearningMode = LearningMode.ALWAYS
     schema: type[UserProfile] = UserProfile
 
@@ -150,13 +161,9 @@ class UserMemoryConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "user_memory"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("user_memory").supported_modes
     mode: LearningMode = LearningMode.ALWAYS
     max_memories_in_context: int = 20
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive(self.max_memories_in_context, "max_memories_in_context")
+    counts: ClassVar[tuple[str, ...]] = ("max_memories_in_context",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,7 +175,6 @@ class SessionContextConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "session_context"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("session_context").supported_modes
     mode: LearningMode = LearningMode.ALWAYS
     enable_planning: bool = False
 
@@ -185,18 +191,16 @@ class EntityMemoryConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "entity_memory"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("entity_memory").supported_modes
     mode: LearningMode = LearningMode.AGENTIC
     namespace: str | None = None
     max_entities_in_context: int = 5
     max_facts_per_entity: int = 10
     max_events_per_entity: int = 5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_namespace(self.namespace, "EntityMemoryConfig.namespace")
-        for name in ("max_entities_in_context", "max_facts_per_entity", "max_events_per_entity"):
-            positive(getattr(self, name), name)
+    counts: ClassVar[tuple[str, ...]] = (
+        "max_entities_in_context",
+        "max_facts_per_entity",
+        "max_events_per_entity",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,15 +213,10 @@ class LearnedKnowledgeConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "learned_knowledge"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("learned_knowledge").supported_modes
     mode: LearningMode = LearningMode.AGENTIC
     namespace: str | None = None
     max_learnings_in_context: int = 5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_namespace(self.namespace, "LearnedKnowledgeConfig.namespace")
-        positive(self.max_learnings_in_context, "max_learnings_in_context")
+    counts: ClassVar[tuple[str, ...]] = ("max_learnings_in_context",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,13 +228,9 @@ class DecisionLogConfig(StoreConfig):
     """
 
     store: ClassVar[StoreName] = "decision_log"
-    supported_modes: ClassVar[tuple[LearningMode, ...]] = kind("decision_log").supported_modes
     mode: LearningMode = LearningMode.AGENTIC
     max_decisions_in_context: int = 5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive(self.max_decisions_in_context, "max_decisions_in_context")
+    counts: ClassVar[tuple[str, ...]] = ("max_decisions_in_context",)
 
 
 CONFIG_TYPES: dict[StoreName, type[StoreConfig]] = {

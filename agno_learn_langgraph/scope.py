@@ -35,23 +35,27 @@ class Scope:
 
     def require_user(self, store: str) -> str:
         """Return the user id or raise :class:`MissingScopeError` naming the store and the fix."""
-        if not self.user_id:
-            raise MissingScopeError(
-                f"{store} needs a user_id, but this run has none. Pass it in the run context "
-                "(graph.invoke(..., context={'user_id': 'alice@example.com'})) or in "
-                "config={'configurable': {'user_id': ...}}."
-            )
-        return self.user_id
+        return _required(
+            self.user_id,
+            f"{store} needs a user_id, but this run has none. Pass it in the run context "
+            "(graph.invoke(..., context={'user_id': 'alice@example.com'})) or in "
+            "config={'configurable': {'user_id': ...}}.",
+        )
 
     def require_thread(self, store: str) -> str:
         """Return the thread id or raise :class:`MissingScopeError` naming the store and the fix."""
-        if not self.thread_id:
-            raise MissingScopeError(
-                f"{store} needs a thread_id, but this run has none. Pass "
-                "config={'configurable': {'thread_id': ...}} (a checkpointer needs it anyway) or "
-                "context={'thread_id': ...}."
-            )
-        return self.thread_id
+        return _required(
+            self.thread_id,
+            f"{store} needs a thread_id, but this run has none. Pass "
+            "config={'configurable': {'thread_id': ...}} (a checkpointer needs it anyway) or "
+            "context={'thread_id': ...}.",
+        )
+
+
+def _required(value: str | None, problem: str) -> str:
+    if not value:
+        raise MissingScopeError(problem)
+    return value
 
 
 def _read(source: Any, name: str) -> str | None:

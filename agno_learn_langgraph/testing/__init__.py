@@ -24,28 +24,9 @@ The script can also fail the way real models do, so you can test your graph for 
   ``status_code`` and ``is_retryable``.
 """
 
+from agno_learn_langgraph.testing import replies
 from agno_learn_langgraph.testing.chat import ScriptedChatModel
 from agno_learn_langgraph.testing.embeddings import HashEmbeddings
-from agno_learn_langgraph.testing.replies import (
-    ScriptedReply,
-    ScriptedStructuredReply,
-    ai_tool_calls,
-    api_error,
-    invalid_tool_call,
-    refusal,
-    tool_call,
-    truncated,
-)
+from agno_learn_langgraph.testing.replies import *  # noqa: F403 (the reply builders, see replies.__all__)
 
-__all__ = [
-    "HashEmbeddings",
-    "ScriptedChatModel",
-    "ScriptedReply",
-    "ScriptedStructuredReply",
-    "ai_tool_calls",
-    "api_error",
-    "invalid_tool_call",
-    "refusal",
-    "tool_call",
-    "truncated",
-]
+__all__ = ["HashEmbeddings", "ScriptedChatModel", *replies.__all__]
