@@ -35,27 +35,27 @@ class Scope:
 
     def require_user(self, store: str) -> str:
         """Return the user id or raise :class:`MissingScopeError` naming the store and the fix."""
-        return _required(
-            self.user_id,
-            f"{store} needs a user_id, but this run has none. Pass it in the run context "
-            "(graph.invoke(..., context={'user_id': 'alice@example.com'})) or in "
-            "config={'configurable': {'user_id': ...}}.",
-        )
+        return self._require("user_id", store)
 
     def require_thread(self, store: str) -> str:
         """Return the thread id or raise :class:`MissingScopeError` naming the store and the fix."""
-        return _required(
-            self.thread_id,
-            f"{store} needs a thread_id, but this run has none. Pass "
-            "config={'configurable': {'thread_id': ...}} (a checkpointer needs it anyway) or "
-            "context={'thread_id': ...}.",
-        )
+        return self._require("thread_id", store)
+
+    def _require(self, name: str, store: str) -> str:
+        value: str | None = getattr(self, name)
+        if not value:
+            raise MissingScopeError(
+                f"{store} needs a {name}, but this run has none. {_HOW_TO_PASS[name]}"
+            )
+        return value
 
 
-def _required(value: str | None, problem: str) -> str:
-    if not value:
-        raise MissingScopeError(problem)
-    return value
+_HOW_TO_PASS = {
+    "user_id": "Pass it in the run context (graph.invoke(..., context={'user_id': "
+    "'alice@example.com'})) or in config={'configurable': {'user_id': ...}}.",
+    "thread_id": "Pass config={'configurable': {'thread_id': ...}} (a checkpointer needs it "
+    "anyway) or context={'thread_id': ...}.",
+}
 
 
 def _read(source: Any, name: str) -> str | None:

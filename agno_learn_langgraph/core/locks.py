@@ -40,16 +40,25 @@ def _stripes(keys: Iterable[Hashable]) -> list[int]:
 
 
 @contextmanager
-def write_lock(*keys: Hashable) -> Iterator[None]:
-    """Serialise sync writers of any of ``keys`` (in the store, for the plan run inside)."""
-    stripes = _stripes(keys)
-    for i in stripes:
-        _THREAD_LOCKS[i].acquire()
+def _pending(keys: tuple[Hashable, ...]) -> Iterator[None]:
+    """Mark ``keys`` for the plans run inside: they also hold them in the store's database."""
     token = _PENDING.set(_PENDING.get() + keys)
     try:
         yield
     finally:
         _PENDING.reset(token)
+
+
+@contextmanager
+def write_lock(*keys: Hashable) -> Iterator[None]:
+    """Serialise sync writers of any of ``keys`` (in the store, for the plan run inside)."""
+    stripes = _stripes(keys)
+    for i in stripes:
+        _THREAD_LOCKS[i].acquire()
+    try:
+        with _pending(keys):
+            yield
+    finally:
         for i in reversed(stripes):
             _THREAD_LOCKS[i].release()
 
@@ -71,11 +80,10 @@ async def async_write_lock(*keys: Hashable) -> AsyncIterator[None]:
             for j in reversed(stripes[:n]):
                 locks[j].release()
             raise
-    token = _PENDING.set(_PENDING.get() + keys)
     try:
-        yield
+        with _pending(keys):
+            yield
     finally:
-        _PENDING.reset(token)
         for i in reversed(stripes):
             locks[i].release()
 
