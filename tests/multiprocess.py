@@ -7,8 +7,10 @@ multi-round tests send one ``go`` per round and read one line of results per wor
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,17 +43,24 @@ def start_workers(script: Path, argvs: Sequence[Sequence[str]]) -> list[subproce
     return procs
 
 
-def go(procs: Sequence[subprocess.Popen[str]]) -> list[str]:
-    """Send ``go`` to every worker (they start together), then read one line from each."""
+def go(procs: Sequence[subprocess.Popen[str]], *, timeout: float = 120) -> list[str]:
+    """Send ``go`` to every worker (they start together), then read one line from each.
+
+    Raises:
+        AssertionError: a worker exited, or gave no line within ``timeout`` seconds (stuck).
+    """
     for p in procs:
         assert p.stdin is not None
         p.stdin.write("go\n")
         p.stdin.flush()
+    deadline = time.monotonic() + timeout
     lines = []
-    for p in procs:
+    for w, p in enumerate(procs):
         assert p.stdout is not None
+        ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"worker {w} gave no result within {timeout:.0f} s"
         line = p.stdout.readline()
-        assert line, f"a worker exited: {p.stderr.read() if p.stderr else ''}"
+        assert line, f"worker {w} exited: {p.stderr.read() if p.stderr else ''}"
         lines.append(line)
     return lines
 

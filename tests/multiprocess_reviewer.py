@@ -9,8 +9,9 @@ worker is one door deciding the same proposal of a round, at the same time as th
 * 3: the approval node of an async graph, resumed with an approval (its interrupts are raised
   before ``ready``).
 
-Prints ``ready``, then per ``go`` on stdin decides the next round's proposal and prints one JSON
-line: ``{"won": bool, "error": str | null}``.
+Prints ``ready``, then per ``go`` on stdin decides the next round's proposal (the API and node
+doors after a random pause of up to :data:`JITTER_S`, so each door wins some rounds) and prints
+one JSON line: ``{"won": bool, "error": str | null}``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import io
 import json
+import random
 import sys
 from typing import Any
 
@@ -44,6 +46,9 @@ REVIEWERS = ["api-approver", "api-rejecter", "cli-editor", "node-approver"]
 DECISIONS = ["approve", "reject", "edit", "approve"]
 """What each worker's door decides (``ReviewEvent.action`` of its decision)."""
 MACHINE = LearningMachine(user_memory=LearningMode.PROPOSE)
+CLI = 2
+JITTER_S = 0.25
+"""The other doors wait up to this long (about what the CLI takes to open its store)."""
 SYNC_STORE: list[Any] = []
 """Worker 0's sync store (a ``PostgresStore``), as a reviewer's script opens it."""
 
@@ -67,12 +72,14 @@ def config(round_: int) -> Any:
 async def decide(worker: int, store: Any, graph: Any, url: str, round_: int, pid: str) -> Any:
     """This worker's decision of ``pid``: ``(won, error message)``."""
     reviewer = REVIEWERS[worker]
+    if worker != CLI:  # the CLI opens its store first: give every door rounds it can win
+        await asyncio.sleep(random.Random(f"{round_}/{worker}").uniform(0, JITTER_S))
     try:
         if worker == 0:  # the sync API, as a script would call it
             await asyncio.to_thread(approve_proposal, SYNC_STORE[0], pid, reviewer=reviewer)
         elif worker == 1:
             await areject_proposal(store, pid, reviewer=reviewer, reason="not true")
-        elif worker == 2:
+        elif worker == CLI:
             code, err = await asyncio.to_thread(cli_edit, url, pid, reviewer, edited_text(round_))
             if code:
                 return False, err

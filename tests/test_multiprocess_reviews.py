@@ -16,9 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agno_learn_langgraph import LearningMachine, LearningMode
 from agno_learn_langgraph.approval import plan_propose
+from agno_learn_langgraph.approval.decide import decision_keys, review_keys
 from agno_learn_langgraph.backends import open_store
-from agno_learn_langgraph.core import run_plan
+from agno_learn_langgraph.core import data_key, run_plan
+from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import proposals as proposal_store
 from agno_learn_langgraph.stores import user_memory
@@ -99,10 +102,28 @@ def test_four_doors_deciding_one_proposal_at_once_exactly_one_wins(
             assert applied == [], (r, applied)
             assert proposal.content["text"] == reviewer.original_text(r)
         else:
-            edited = reviewer.DECISIONS[w] == "edit" and w == 2
+            edited = reviewer.DECISIONS[w] == "edit"
             text = reviewer.edited_text(r) if edited else reviewer.original_text(r)
             assert [m.text for m in applied] == [text], (r, applied)
             assert proposal.content["text"] == text
             assert proposal.applied_id == applied[0].id
     assert sum(wins) == ROUNDS
     print("wins per door (api approve, api reject, cli edit, node):", wins)
+
+
+def test_an_approval_locks_the_same_data_as_the_tools_writing_that_store() -> None:
+    machine = LearningMachine(
+        namespace="team", user_memory=LearningMode.PROPOSE, learned_knowledge=LearningMode.PROPOSE
+    )
+    scope = Scope(user_id="ann", thread_id="t1")
+    memory = Proposal(store="user_memory", content={"text": "x"}, user_id="ann", thread_id="t1")
+    tool_key = data_key("user_memory", scope, machine.namespace_for("user_memory"))
+    assert tool_key in decision_keys(memory)  # a reviewer's script passes no machine
+    assert tool_key in review_keys(machine, scope)
+    knowledge = Proposal(
+        store="learned_knowledge", content={}, thread_id="t1", namespace="team", user_id="ann"
+    )
+    team_key = data_key("learned_knowledge", scope, "team")
+    assert team_key in decision_keys(knowledge) and team_key in review_keys(machine, scope)
+    # deciders of one thread's proposals, whatever the door, share one lock
+    assert decision_keys(memory)[0] == review_keys(machine, scope)[0] == ("proposals", "t1")
