@@ -28,6 +28,7 @@ from agno_learn_langgraph.extraction.recovery import (
     arecord_pending,
     arun_recorded,
     asweep_soon,
+    raise_if_failed,
     record_pending,
     run_recorded,
     sweep_soon,
@@ -189,13 +190,6 @@ async def aextract_learnings(
 # -- scheduling ---------------------------------------------------------------------------------
 
 
-def _raise_if_failed(report: ExtractionReport) -> ExtractionReport:
-    """Raise for a failure the runner should log; a permanent one was logged once already."""
-    if report.status == "failed" and not report.permanent:
-        raise ExtractionFailedError(report.error or "extraction failed")
-    return report
-
-
 def schedule_extraction(
     machine: LearningMachine,
     store: BaseStore,
@@ -223,7 +217,7 @@ def schedule_extraction(
     snapshot = list(messages)
 
     def job() -> None:
-        _raise_if_failed(extract_learnings(machine, store, scope, snapshot, model=model))
+        raise_if_failed(extract_learnings(machine, store, scope, snapshot, model=model))
 
     if machine.background if background is None else background:
         if isinstance(store, InMemoryStore):
@@ -258,7 +252,7 @@ async def aschedule_extraction(
     snapshot = list(messages)
 
     async def job() -> None:
-        _raise_if_failed(await aextract_learnings(machine, store, scope, snapshot, model=model))
+        raise_if_failed(await aextract_learnings(machine, store, scope, snapshot, model=model))
 
     if machine.background if background is None else background:
         record = await arecord_pending(machine, store, scope, snapshot)

@@ -174,8 +174,13 @@ def _backoff(machine: LearningMachine, attempt: int, exc: BaseException) -> floa
     return machine.retry_backoff_s * 2**attempt
 
 
-def _check(report: ExtractionReport) -> ExtractionReport:
-    if report.status == "failed":
+def raise_if_failed(report: ExtractionReport) -> ExtractionReport:
+    """Raise for a failure the runner should log and a later sweep retry.
+
+    A permanent one (a client error retrying cannot fix) was logged once already with its fix:
+    it is returned, and its outbox record stays for a sweep after the fix.
+    """
+    if report.status == "failed" and not report.permanent:
         raise ExtractionFailedError(report.error or "extraction failed")
     return report
 
@@ -200,8 +205,10 @@ def run_recorded(
     attempt = 0
     while True:
         try:
-            report = _check(extract_learnings(machine, store, scope, messages, model=model))
-            if record is not None:
+            report = raise_if_failed(
+                extract_learnings(machine, store, scope, messages, model=model)
+            )
+            if record is not None and report.status != "failed":
                 with write_lock(outbox_lock_key(record.key)):
                     run_plan(store, complete_record(record.key, record.turn))
             return report
@@ -227,8 +234,10 @@ async def arun_recorded(
     attempt = 0
     while True:
         try:
-            report = _check(await aextract_learnings(machine, store, scope, messages, model=model))
-            if record is not None:
+            report = raise_if_failed(
+                await aextract_learnings(machine, store, scope, messages, model=model)
+            )
+            if record is not None and report.status != "failed":
                 async with async_write_lock(outbox_lock_key(record.key)):
                     await arun_plan(store, complete_record(record.key, record.turn))
             return report
