@@ -26,6 +26,7 @@ from agno_learn_langgraph.stores.cursors import (
     get_cursor,
     get_cursor_state,
     release_claim,
+    take_over_claims,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -83,6 +84,19 @@ def test_a_claim_whose_lease_ended_is_taken_over_and_its_holder_writes_nothing()
     assert run_plan(store, get_cursor("t")) is None
     assert run_plan(store, finish_claim("t", fresh, turn(1)))
     assert run_plan(store, get_cursor("t")) == "a1"
+
+
+def test_recovering_a_dead_workers_turn_ends_its_claim_before_the_lease() -> None:
+    """The outbox knows the worker died (its record's lease ran out): the recovery takes the
+    messages over at once instead of waiting for the cursor claim's own, longer lease."""
+    store = InMemoryStore()
+    dead = run_plan(store, claim_messages("t", turn(1)))
+    assert run_plan(store, claim_messages("t", turn(1))) is None  # still claimed
+    assert run_plan(store, take_over_claims("t", turn(1))) == 1
+    recovering = run_plan(store, claim_messages("t", turn(1)))
+    assert dead is not None and recovering is not None and recovering.ids == dead.ids
+    assert not run_plan(store, finish_claim("t", dead, turn(1)))  # a late holder writes nothing
+    assert run_plan(store, finish_claim("t", recovering, turn(1)))
 
 
 def test_a_failed_extraction_gives_its_messages_to_the_next_one() -> None:

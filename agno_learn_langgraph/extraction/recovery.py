@@ -34,6 +34,7 @@ from agno_learn_langgraph.extraction.calls import ExtractionFailedError
 from agno_learn_langgraph.extraction.select import conversation_entry, extraction_stores
 from agno_learn_langgraph.machine import LearningMachine, install_recovery
 from agno_learn_langgraph.scope import Scope
+from agno_learn_langgraph.stores.cursors import cursor_lock_key, take_over_claims
 from agno_learn_langgraph.stores.outbox import (
     OutboxRecord,
     claim_record,
@@ -281,6 +282,10 @@ def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
     return True
 
 
+def _ids(messages: Sequence[BaseMessage]) -> list[str | None]:
+    return [m.id for m in messages]
+
+
 def recover_pending_extractions(
     machine: LearningMachine,
     store: BaseStore,
@@ -311,6 +316,9 @@ def recover_pending_extractions(
                     run_plan(store, complete_record(record.key, record.turn))
                 continue
             messages = record.thread_messages()
+            if record.thread_id:  # the dead worker's claim on these messages ends with it
+                with write_lock(cursor_lock_key(record.thread_id)):
+                    run_plan(store, take_over_claims(record.thread_id, _ids(messages)))
             run_recorded(machine, store, record.scope, messages, record, model=model)
             done += 1
         except Exception:
@@ -344,6 +352,9 @@ async def arecover_pending_extractions(
                     await arun_plan(store, complete_record(record.key, record.turn))
                 continue
             messages = record.thread_messages()
+            if record.thread_id:
+                async with async_write_lock(cursor_lock_key(record.thread_id)):
+                    await arun_plan(store, take_over_claims(record.thread_id, _ids(messages)))
             await arun_recorded(machine, store, record.scope, messages, record, model=model)
             done += 1
         except Exception:

@@ -39,6 +39,7 @@ __all__ = [
     "get_cursor_state",
     "release_claim",
     "set_cursor",
+    "take_over_claims",
 ]
 
 CURSOR_KEY = "extraction"
@@ -185,6 +186,20 @@ def finish_claim(
     state.done = state.done[-_KEEP_IDS:]
     yield from _save(thread_id, state)
     return True
+
+
+def take_over_claims(thread_id: str, ids: Sequence[str | None]) -> Plan[int]:
+    """End the running claims on any of ``ids`` (their worker died: its outbox lease ran out),
+    so the recovering extraction can claim those messages; returns how many ended. A claim's
+    late holder then finds it gone and writes nothing."""
+    wanted = {i for i in ids if i}
+    state = yield from get_cursor_state(thread_id)
+    kept = [c for c in state.claims if not wanted.intersection(c.ids)]
+    ended = len(state.claims) - len(kept)
+    if ended:
+        state.claims = kept
+        yield from _save(thread_id, state)
+    return ended
 
 
 def release_claim(thread_id: str, claim: Claim) -> Plan[None]:
