@@ -122,6 +122,20 @@ async def test_a_review_under_the_server(dev_server: DevServer, decision: str) -
         assert text not in recalled
 
 
+async def test_a_langchain_hitl_client_approves_without_custom_code(dev_server: DevServer) -> None:
+    """The review carries LangChain's HITLRequest shape and takes its in-order decisions."""
+    text = f"Quote prices without VAT for business customers ({uuid.uuid4().hex[:6]})"
+    user, thread, review = await propose(dev_server, text)
+    (action,) = review["action_requests"]
+    assert action["args"]["learning"] == text and action["description"]
+    assert review["review_configs"][0]["allowed_decisions"]
+    resume = {"decisions": [{"type": "approve"}]}
+    await turn(dev_server, "propose", thread, None, user, command={"resume": resume})
+    assert (await client(dev_server).threads.get(thread))["status"] == "idle"
+    out = await turn(dev_server, "propose", await new_thread(dev_server), "prices?", user_id())
+    assert text in out["learning_context"]
+
+
 async def test_a_bad_resume_keeps_the_thread_interrupted_and_applies_nothing(
     dev_server: DevServer,
 ) -> None:
