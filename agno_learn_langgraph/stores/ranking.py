@@ -107,13 +107,10 @@ def fuse(
             key = key_of(value)
             scores[key] = scores.get(key, 0.0) + (1 - share) * (score - low) / span
             values.setdefault(key, value)
-    order = sorted(scores, key=lambda k: (-scores[k], _inverted(_newest(values[k])), k))
+    order = sorted(scores)  # stable sorts, least significant key first: key, newest, score
+    order.sort(key=lambda k: _newest(values[k]), reverse=True)
+    order.sort(key=lambda k: -scores[k])
     return [values[k] for k in order[:limit]]
-
-
-def _inverted(text: str) -> tuple[int, ...]:
-    """A sort key that orders ``text`` descending inside an ascending sort."""
-    return tuple(-ord(c) for c in text)
 
 
 @dataclass
