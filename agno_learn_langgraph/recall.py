@@ -177,6 +177,7 @@ def plan_recall(
             scope.require_user("user_memory"),
             query,
             limit=um.max_memories_in_context,
+            pad=False,  # only relevant memories; the newest when none is
             **ranking,
         )
     if "session_context" in cfg:

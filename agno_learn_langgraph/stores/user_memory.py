@@ -65,12 +65,15 @@ def relevant_memories(
     indexed: bool,
     ranking: Ranking = "hybrid",
     language: str | None = "english",
+    pad: bool = True,
 ) -> Plan[list[Memory]]:
-    """Up to ``limit`` approved memories relevant to ``query``, best first; when none is, the
-    newest (a profile-like overview for a greeting or "what do you know about me?").
+    """Up to ``limit`` approved memories relevant to ``query``, best first, then the newest.
 
     Ranked by BM25, by the stored vectors or both fused (``ranking``; lexical without a vector
-    index), with relevance floors, so weak matches do not fill the prompt (see ``ranking``).
+    index), past relevance floors (see ``stores.ranking``). ``pad`` fills the list up to
+    ``limit`` with the newest memories (what extraction shows the model, so it can update a
+    memory the new messages contradict); without it the newest are shown only when nothing is
+    relevant (recall: a greeting, "what do you know about me?").
     """
     if limit <= 0:
         return []
@@ -84,8 +87,13 @@ def relevant_memories(
         ranking=ranking,
         language=language,
     )
-    values = ranked.values if ranked.matched else ranked.index.items[:limit]
-    return [Memory.model_validate(value) for value in values]
+    found = {_record_id(v): v for v in ranked.values}
+    if pad or not found:
+        for value in ranked.index.items:  # newest first; stop as soon as the list is full
+            if len(found) >= limit:
+                break
+            found.setdefault(_record_id(value), value)
+    return [Memory.model_validate(value) for value in found.values()]
 
 
 def _record_id(value: dict[str, Any]) -> str:
