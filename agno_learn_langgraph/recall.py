@@ -174,6 +174,7 @@ def plan_recall(
             scope.require_user(user_memory.NAME),
             query,
             limit=um.max_memories_in_context,
+            pad=False,  # only relevant memories; the newest when none is
             **ranking,
         )
     if session_context.NAME in cfg:

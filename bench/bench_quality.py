@@ -351,14 +351,16 @@ def main(quick: bool = False) -> str:
         f"{'Quick run: fewer users. ' if quick and not SMOKE else ''}MiniLM: {minilm_note}.",
         "",
         "Every question goes through `recall()` with the query the nodes and the middleware "
-        "build (`recall_query`: the latest user message, with the previous user turn and the "
-        "assistant's reply as lower-weighted context) and `max_memories_in_context=20`. "
+        "build (`recall_query`: the latest user message; for a follow-up, also the previous "
+        "user turn and the assistant's reply, weighted lower) and `max_memories_in_context=20`. "
         "recall@k = share of a question's evidence turns among the first k recalled memories "
         "(averaged over questions); MRR = 1 / rank of the first evidence turn; tokens / turn = "
         "characters of the rendered learning section / 4; ms = one `recall()` on a warm "
         "`InMemoryStore` (query embedding included: a table lookup for MiniLM, a hash for "
-        "HashEmbeddings). Hybrid (the default with an index) = reciprocal-rank fusion of the "
-        "BM25 matches and the nearest vectors, each past its relevance floor.",
+        "HashEmbeddings). Hybrid (the default with an index) = 0.3 x BM25 / best BM25 + 0.7 x "
+        "similarity scaled over the vector candidates, each list past its relevance floor; the "
+        "floors also shorten the lexical and semantic lists, so fewer than 20 memories are "
+        "recalled when fewer are relevant.",
         "",
         f"### Conversations (`bench/data/conversations.jsonl`: {len(conv)} users, "
         f"{n_memories} memories, {conv_results[0][1]['n']} questions)",

@@ -76,3 +76,28 @@ def test_stems_are_cached_per_word() -> None:
     text = " ".join(f"running{i % 500} jumped" for i in range(20_000))
     assert tokenizer(text) == tokenizer(text)
     assert len(tokenizer._stems) == 501  # 500 distinct words and "jumped", each stemmed once
+
+
+def test_recall_uses_the_machines_language() -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from agno_learn_langgraph import Scope
+    from agno_learn_langgraph.core import run_plan
+    from agno_learn_langgraph.recall import recall
+    from agno_learn_langgraph.records import Provenance
+    from agno_learn_langgraph.stores import user_memory
+
+    store = InMemoryStore()
+    run_plan(
+        store, user_memory.add_memory("ann", "Goes running on Sundays", Provenance(mode="api"))
+    )
+    run_plan(store, user_memory.add_memory("ann", "Likes tea", Provenance(mode="api")))
+    scope = Scope(user_id="ann")
+
+    def found(language: str | None) -> list[str]:
+        machine = LearningMachine(user_memory=True, recall_language=language)
+        return [m.text for m in recall(machine, store, scope, "Do I still run?").memories]
+
+    assert found("english") == ["Goes running on Sundays"]
+    # without stemming "run" matches nothing, so recall shows the newest memories instead
+    assert found(None) == ["Likes tea", "Goes running on Sundays"]

@@ -145,7 +145,7 @@ def _apply_profile(step: ApplyStep, changes: Any) -> Plan[None]:
 def _read_memories(req: ReadRequest) -> Plan[Any]:
     user_id = req.scope.require_user(user_memory.NAME)
     return user_memory.relevant_memories(
-        user_id, req.query, limit=MEMORIES_IN_PROMPT, indexed=req.indexed, fill=True
+        user_id, req.query, limit=MEMORIES_IN_PROMPT, indexed=req.indexed
     )
 
 

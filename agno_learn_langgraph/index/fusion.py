@@ -1,16 +1,17 @@
 """Relevance ranking of a namespace: lexical (BM25), semantic (stored vectors) or both, fused.
 
 Without a vector index only lexical ranking is possible. With one, ``"hybrid"`` (the default)
-fuses the BM25 matches and the nearest vectors by reciprocal rank (RRF): a memory that shares
-the question's rare words and one that paraphrases it both reach the top, which neither list
-alone does (see BENCHMARKS.md, retrieval quality). Both lists drop weak candidates first (the
-relevance floors below), so unrelated records do not fill the prompt just because a limit
-allows them. Ties, in every mode, go to the newest record.
+fuses the BM25 matches and the nearest vectors by a weighted sum of their normalised scores
+(:func:`fuse`): a memory that shares the question's rare words and one that paraphrases it
+both reach the top, which neither list alone does (see BENCHMARKS.md, retrieval quality).
+Both lists drop weak candidates first (the relevance floors below), so unrelated records do
+not fill the prompt just because a limit allows them. Ties, in every mode, go to the newest
+record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,29 +23,27 @@ from agno_learn_langgraph.index.segments import NamespaceIndex
 
 __all__ = [
     "LEXICAL_FLOOR",
+    "LEXICAL_SHARE",
     "RANKINGS",
-    "RRF_K",
     "SEMANTIC_MARGIN",
     "Ranked",
     "Ranking",
     "check_ranking",
+    "floor_lexical",
+    "floor_semantic",
     "fuse",
     "rank_namespace",
 ]
 
 Ranking = RecallRanking
 RANKINGS = RECALL_RANKINGS
-RRF_K = 60
-"""Reciprocal-rank fusion constant: an item's fused score is the sum of 1 / (RRF_K + rank)."""
 LEXICAL_FLOOR = 0.15
 """A BM25 match scoring under this share of the best match is dropped (a common word only)."""
-SEMANTIC_MARGIN = 0.25
+SEMANTIC_MARGIN = 0.4
 """A vector neighbour whose similarity trails the best by more than this is dropped."""
-FUSION = "rrf"
-LEXICAL_SHARE = 0.5
-LEXICAL_WEIGHT = 1.0
-SEMANTIC_WEIGHT = 1.0
-"""Weights of the two lists in the fusion."""
+LEXICAL_SHARE = 0.3
+"""The BM25 share of a hybrid score (the vectors' is the rest); tuned on the conversation
+benchmark (``bench/bench_quality.py``) with all-MiniLM-L6-v2."""
 MIN_DEPTH = 30
 """Candidates each list contributes to the fusion, at least (three times the limit otherwise)."""
 
@@ -55,82 +54,58 @@ def _newest(value: dict[str, Any]) -> str:
     return str(value.get("updated_at") or value.get("created_at") or "")
 
 
-def floor_lexical(hits: Scored, floor: float | None = None) -> Scored:
-    """``hits`` (best first) scoring at least ``floor`` (:data:`LEXICAL_FLOOR`) times the best."""
+def floor_lexical(hits: Scored, floor: float = LEXICAL_FLOOR) -> Scored:
+    """``hits`` (best first) scoring at least ``floor`` times the best score."""
     if not hits:
         return []
-    cut = hits[0][0] * (LEXICAL_FLOOR if floor is None else floor)
+    cut = hits[0][0] * floor
     return [h for h in hits if h[0] >= cut]
 
 
-def floor_semantic(hits: Scored, margin: float | None = None) -> Scored:
-    """``hits`` (best first) within ``margin`` (:data:`SEMANTIC_MARGIN`) of the best."""
+def floor_semantic(hits: Scored, margin: float = SEMANTIC_MARGIN) -> Scored:
+    """``hits`` (best first) within ``margin`` of the best similarity."""
     if not hits:
         return []
-    cut = hits[0][0] - (SEMANTIC_MARGIN if margin is None else margin)
+    cut = hits[0][0] - margin
     return [h for h in hits if h[0] >= cut]
 
 
 def fuse(
-    lists: Sequence[Scored],
-    key_of: Callable[[dict[str, Any]], str],
-    *,
-    limit: int,
-    weights: Sequence[float] | None = None,
-) -> list[dict[str, Any]]:
-    """Reciprocal-rank fusion of best-first lists; ties go to the newest record, then the key.
-
-    >>> a, b, c = ({"id": k, "updated_at": t} for k, t in (("a", "1"), ("b", "2"), ("c", "3")))
-    >>> [v["id"] for v in fuse([[(9.0, a), (5.0, b)], [(0.9, c), (0.8, a)]], lambda v: v["id"],
-    ...     limit=3)]
-    ['a', 'c', 'b']
-    """
-    scores: dict[str, float] = {}
-    values: dict[str, dict[str, Any]] = {}
-    for n, ranked in enumerate(lists):
-        weight = weights[n] if weights else 1.0
-        for rank, (_, value) in enumerate(ranked):
-            key = key_of(value)
-            scores[key] = scores.get(key, 0.0) + weight / (RRF_K + rank + 1)
-            values.setdefault(key, value)
-    order = sorted(scores, key=lambda k: (-scores[k], _inverted(_newest(values[k])), k))
-    return [values[k] for k in order[:limit]]
-
-
-def fuse_scores(
     lexical: Scored,
     semantic: Scored,
     key_of: Callable[[dict[str, Any]], str],
     *,
     limit: int,
-    alpha: float | None = None,
+    share: float = LEXICAL_SHARE,
 ) -> list[dict[str, Any]]:
-    """Convex combination of normalised scores: ``alpha`` x BM25 / best BM25 plus
-    ``1 - alpha`` x the similarity min-max scaled over the semantic candidates (0 when absent
-    from a list); ties go to the newest record, then the key."""
-    a = LEXICAL_SHARE if alpha is None else alpha
+    """Best first by ``share`` x BM25 / best BM25 + ``(1 - share)`` x similarity scaled to
+    [0, 1] over the semantic candidates (a list an item is absent from adds 0); ties go to the
+    newest record, then the key. Either list alone keeps its own order.
+
+    >>> a, b, c = ({"id": k, "updated_at": t} for k, t in (("a", "1"), ("b", "2"), ("c", "3")))
+    >>> [v["id"] for v in fuse([(9.0, a), (3.0, b)], [(0.9, c), (0.8, a), (0.1, b)],
+    ...     lambda v: v["id"], limit=3)]
+    ['a', 'c', 'b']
+    """
     scores: dict[str, float] = {}
     values: dict[str, dict[str, Any]] = {}
     if lexical:
         top = lexical[0][0] or 1.0
         for score, value in lexical:
             key = key_of(value)
-            scores[key] = a * score / top
+            scores[key] = share * score / top
             values[key] = value
     if semantic:
         high, low = semantic[0][0], semantic[-1][0]
         span = (high - low) or 1.0
         for score, value in semantic:
             key = key_of(value)
-            scores[key] = scores.get(key, 0.0) + (1 - a) * (score - low) / span
+            scores[key] = scores.get(key, 0.0) + (1 - share) * (score - low) / span
             values.setdefault(key, value)
-    order = sorted(scores, key=lambda k: (-scores[k], _inverted(_newest(values[k])), k))
+    order = sorted(scores)  # stable sorts, least significant key first: key, newest, score
+    order.sort(key=lambda k: _newest(values[k]), reverse=True)
+    order.sort(key=lambda k: -scores[k])
     return [values[k] for k in order[:limit]]
-
-
-def _inverted(text: str) -> tuple[int, ...]:
-    """A sort key that orders ``text`` descending inside an ascending sort."""
-    return tuple(-ord(c) for c in text)
 
 
 @dataclass
@@ -180,23 +155,8 @@ def rank_namespace(
     )
     if limit <= 0:
         return Ranked(index)
-    lists: list[Scored] = []
-    weights: list[float] = []
+    lexical: Scored = []
     if not semantic or ranking == "hybrid":
-        lists.append(floor_lexical(index.rank_scored(query, limit=depth)))
-        weights.append(LEXICAL_WEIGHT)
-    if semantic:
-        lists.append(floor_semantic(near))
-        weights.append(SEMANTIC_WEIGHT)
-    if FUSION == "adaptive" and len(lists) == 2:
-        ideal = index.query_weight(query)
-        best = lists[0][0][0] if lists[0] else 0.0
-        confidence = min(1.0, best / ideal) if ideal > 0 else 0.0
-        values = fuse_scores(
-            lists[0], lists[1], key_of, limit=limit, alpha=LEXICAL_SHARE * confidence
-        )
-    elif FUSION == "convex" and len(lists) == 2:
-        values = fuse_scores(lists[0], lists[1], key_of, limit=limit)
-    else:
-        values = fuse(lists, key_of, limit=limit, weights=weights)
+        lexical = floor_lexical(index.rank_scored(query, limit=depth))
+    values = fuse(lexical, floor_semantic(near), key_of, limit=limit)
     return Ranked(index, values, matched=bool(values))

@@ -340,9 +340,11 @@ class LexicalIndex(Generic[T]):
                 scores[posting[0]] += boost * weight(term) * posting[1]
         matched = np.flatnonzero(scores > 0)
         if len(matched) > limit:
-            kth = np.partition(-scores[matched], limit - 1)[limit - 1]
-            matched = matched[-scores[matched] <= kth]  # every item tied at the cut
-        order = np.lexsort((matched, -scores[matched]))[:limit]  # score, then position
+            kth = -np.partition(-scores[matched], limit - 1)[limit - 1]
+            above = matched[scores[matched] > kth]
+            tied = matched[scores[matched] == kth]  # items tied at the cut: the newest win
+            matched = np.concatenate((above, tied[: limit - len(above)]))  # positions ascend
+        order = np.lexsort((matched, -scores[matched]))  # score, then position
         return [(float(scores[i]), int(i)) for i in matched[order]]
 
     def rank(self, query: QueryLike, *, limit: int) -> list[T]:

@@ -85,17 +85,6 @@ class NamespaceIndex:
             hits = self._hits(self._base.terms(query), limit)
         return [(h[0], h[3]) for h in hits[:limit]]
 
-    def query_weight(self, query: QueryLike) -> float:
-        """The BM25 score of an ideal match of ``query`` (every term once, average length):
-        the sum of its weighted IDFs, terms no value holds included (they count most)."""
-        with self._lock:
-            delta = self._delta_index
-            n = len(self._base) + (len(delta) if delta else 0)
-            return sum(
-                weight * bm25_idf(n, self._base.df(term) + (delta.df(term) if delta else 0))
-                for term, weight in self._base.terms(query).items()
-            )
-
     def rank(
         self, query: QueryLike, *, limit: int, keep_unmatched: bool = False
     ) -> list[dict[str, Any]]:

@@ -365,7 +365,13 @@ class VectorIndex:
             if usable == 0:
                 return []
             kth = np.partition(scores, n - usable)[n - usable]
-            tied = np.flatnonzero(scores >= kth)  # every row tied at the cut, newest wins
-            order = np.lexsort((-self._seq[:n][tied], -scores[tied]))[:usable]  # score, newest
-            rows = tied[order].tolist()
+            above = np.flatnonzero(scores > kth)
+            tied = np.flatnonzero(scores == kth)  # rows tied at the cut: the newest win
+            need = usable - len(above)
+            seq = self._seq[:n]
+            if len(tied) > need:
+                tied = tied[np.argpartition(-seq[tied], need - 1)[:need]]
+            picked = np.concatenate((above, tied))
+            order = np.lexsort((-seq[picked], -scores[picked]))  # score, then newest
+            rows = picked[order].tolist()
             return [(float(scores[i]), v) for i in rows if (v := self._values[i]) is not None]

@@ -131,7 +131,7 @@ def relevant_decisions(
     ranking: Ranking = "hybrid",
     language: str | None = "english",
 ) -> Plan[list[Decision]]:
-    """The agent's decisions relevant to ``query`` (see ``stores.ranking``), then its newest, up
+    """The agent's decisions relevant to ``query`` (see ``index.fusion``), then its newest, up
     to ``limit``: the recent decisions stay in view whatever the message."""
     if limit <= 0:
         return []

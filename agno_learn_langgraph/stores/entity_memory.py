@@ -380,7 +380,7 @@ def search_entities(
     """Entities matching ``query`` by name, alias, type, description or fact text.
 
     Entities the message names (by name or alias) come first, then the most relevant (see
-    ``stores.ranking``); without a query, the newest entities.
+    ``index.fusion``); without a query, the newest entities.
     """
     filt = _filter(entity_type)
     if query is None or not query.strip():

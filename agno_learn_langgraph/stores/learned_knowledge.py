@@ -109,7 +109,7 @@ def search_learnings(
     ranking: Ranking = "hybrid",
     language: str | None = "english",
 ) -> Plan[list[LearnedKnowledge]]:
-    """Approved learnings relevant to ``query``, best first (see ``stores.ranking``).
+    """Approved learnings relevant to ``query``, best first (see ``index.fusion``).
 
     An empty query lists the newest.
     """

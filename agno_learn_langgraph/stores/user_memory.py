@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from langgraph.store.base import GetOp, Item, PutOp
@@ -71,15 +70,15 @@ def relevant_memories(
     indexed: bool,
     ranking: Ranking = "hybrid",
     language: str | None = "english",
-    fill: bool = False,
+    pad: bool = True,
 ) -> Plan[list[Memory]]:
-    """Up to ``limit`` approved memories relevant to ``query``, best first; when none is, the
-    newest (a profile-like overview for a greeting or "what do you know about me?").
-    ``fill=True`` pads the relevant ones with the newest others up to ``limit`` (extraction
-    shows the model what it may update or repeat).
+    """Up to ``limit`` approved memories relevant to ``query``, best first, then the newest.
 
     Ranked by BM25, by the stored vectors or both fused (``ranking``; lexical without a vector
-    index), with relevance floors, so weak matches do not fill the prompt (see ``ranking``).
+    index), past relevance floors (see ``index.fusion``). ``pad`` fills the list up to
+    ``limit`` with the newest memories (what extraction shows the model, so it can update a
+    memory the new messages contradict); without it the newest are shown only when nothing is
+    relevant (recall: a greeting, "what do you know about me?").
     """
     if limit <= 0:
         return []
@@ -93,12 +92,13 @@ def relevant_memories(
         ranking=ranking,
         language=language,
     )
-    values = list(ranked.values) if ranked.matched else []
-    if fill or not values:
-        chosen = {_record_id(v) for v in values}
-        newest = (v for v in ranked.index.items if _record_id(v) not in chosen)
-        values.extend(islice(newest, limit - len(values)))
-    return [Memory.model_validate(value) for value in values]
+    found = {_record_id(v): v for v in ranked.values}
+    if pad or not found:
+        for value in ranked.index.items:  # newest first; stop as soon as the list is full
+            if len(found) >= limit:
+                break
+            found.setdefault(_record_id(value), value)
+    return [Memory.model_validate(value) for value in found.values()]
 
 
 def _record_id(value: dict[str, Any]) -> str:

@@ -74,7 +74,9 @@ _EMPTY_FEATURE = "\x00empty"
 
 
 def _words(text: str) -> list[str]:
-    return tokenize(text.lower())  # the words BM25 ranks by, case folded (names too)
+    # the words BM25 ranks by, case folded (names too), plurals folded as well
+    words = tokenize(text.lower())
+    return [w[:-1] if len(w) > 3 and w[-1] == "s" and w[-2] != "s" else w for w in words]
 
 
 def _trigrams(word: str) -> list[str]:
