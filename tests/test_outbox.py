@@ -321,3 +321,15 @@ async def test_the_server_lifespan_sweeps_at_startup(
     memories = await arun_plan(astore, user_memory.list_memories(USER))
     assert [m.text for m in memories] == ["Likes tea"]
     assert extractor.structured_call_count == 1
+
+
+def test_a_record_counts_as_extracted_only_when_the_cursor_covers_its_messages() -> None:
+    messages = [
+        {"type": "human", "data": {"content": "hi", "id": "h1"}},
+        {"type": "ai", "data": {"content": "hello", "id": "r1"}},
+        {"type": "human", "data": {"content": "no id"}},
+    ]
+    record = new_record(SCOPE, messages, machine="m", grace_s=1)
+    assert record.extracted("r1") and record.extracted("a-newer-message")
+    assert not record.extracted("h1") and not record.extracted(None)
+    assert new_record(SCOPE, [], machine="m", grace_s=1).extracted(None)

@@ -33,7 +33,14 @@ from agno_learn_langgraph.extraction.calls import ExtractionFailedError
 from agno_learn_langgraph.extraction.select import conversation_entry, extraction_stores
 from agno_learn_langgraph.machine import LearningMachine, install_recovery
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.base import arun_plan, async_write_lock, run_plan, write_lock
+from agno_learn_langgraph.stores.base import (
+    Plan,
+    arun_plan,
+    async_write_lock,
+    run_plan,
+    write_lock,
+)
+from agno_learn_langgraph.stores.cursors import get_cursor
 from agno_learn_langgraph.stores.outbox import (
     OutboxRecord,
     claim_record,
@@ -180,6 +187,20 @@ def _check(report: ExtractionReport) -> ExtractionReport:
     return report
 
 
+def _finish(record: OutboxRecord, verify: bool) -> Plan[bool]:
+    """Delete the record if it is still its turn's (and, with ``verify``, the cursor covers it)."""
+    if verify and record.thread_id:
+        cursor = yield from get_cursor(record.thread_id)
+        if not record.extracted(cursor):
+            logger.info(
+                "Pending extraction of %r: messages still unread (claimed elsewhere?); kept "
+                "for a later sweep.",
+                record.key,
+            )
+            return False
+    return (yield from complete_record(record.key, record.turn))
+
+
 def run_recorded(
     machine: LearningMachine,
     store: BaseStore,
@@ -188,8 +209,12 @@ def run_recorded(
     record: OutboxRecord | None,
     *,
     model: BaseChatModel | None = None,
-) -> ExtractionReport:
+    verify: bool = False,
+) -> tuple[ExtractionReport, bool]:
     """Extract, retrying store errors like model errors, then delete the turn's outbox record.
+
+    Returns the report and whether the record was deleted. ``verify`` (a taken-over record)
+    deletes it only when the thread's cursor covers its messages.
 
     Raises:
         ExtractionFailedError: every model attempt failed (the record stays for a later sweep).
@@ -201,10 +226,10 @@ def run_recorded(
     while True:
         try:
             report = _check(extract_learnings(machine, store, scope, messages, model=model))
-            if record is not None:
-                with write_lock(outbox_lock_key(record.key)):
-                    run_plan(store, complete_record(record.key, record.turn))
-            return report
+            if record is None:
+                return report, False
+            with write_lock(outbox_lock_key(record.key)):
+                return report, run_plan(store, _finish(record, verify))
         except ExtractionFailedError:
             raise
         except Exception as exc:
@@ -220,7 +245,8 @@ async def arun_recorded(
     record: OutboxRecord | None,
     *,
     model: BaseChatModel | None = None,
-) -> ExtractionReport:
+    verify: bool = False,
+) -> tuple[ExtractionReport, bool]:
     """Async twin of :func:`run_recorded`."""
     from agno_learn_langgraph.extraction.node import aextract_learnings
 
@@ -228,10 +254,10 @@ async def arun_recorded(
     while True:
         try:
             report = _check(await aextract_learnings(machine, store, scope, messages, model=model))
-            if record is not None:
-                async with async_write_lock(outbox_lock_key(record.key)):
-                    await arun_plan(store, complete_record(record.key, record.turn))
-            return report
+            if record is None:
+                return report, False
+            async with async_write_lock(outbox_lock_key(record.key)):
+                return report, await arun_plan(store, _finish(record, verify))
         except ExtractionFailedError:
             raise
         except Exception as exc:
@@ -302,8 +328,10 @@ def recover_pending_extractions(
                     run_plan(store, complete_record(record.key, record.turn))
                 continue
             messages = record.thread_messages()
-            run_recorded(machine, store, record.scope, messages, record, model=model)
-            done += 1
+            _, finished = run_recorded(
+                machine, store, record.scope, messages, record, model=model, verify=True
+            )
+            done += finished
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
@@ -335,8 +363,10 @@ async def arecover_pending_extractions(
                     await arun_plan(store, complete_record(record.key, record.turn))
                 continue
             messages = record.thread_messages()
-            await arun_recorded(machine, store, record.scope, messages, record, model=model)
-            done += 1
+            _, finished = await arun_recorded(
+                machine, store, record.scope, messages, record, model=model, verify=True
+            )
+            done += finished
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
