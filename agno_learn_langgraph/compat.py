@@ -8,7 +8,9 @@ upgrade that changes one fails that test by name instead of misbehaving elsewher
 * ``PostgresStore._cursor`` / ``AsyncPostgresStore._cursor``: a cursor the store's own way (its
   lock when it shares one connection), and ``AsyncPostgresStore.loop``, the loop it runs on;
 * the ``store_vectors`` table of ``langgraph-checkpoint-postgres`` and pgvector's binary format;
-* ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``.
+* ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``;
+* ``langgraph.constants.CONFIG_KEY_CHECKPOINTER``: where a running node's config holds the
+  graph's checkpointer (exported for langgraph-api, "to be removed in v2").
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "pg_acursor",
     "pg_cursor",
     "pgvector_dtype",
+    "run_checkpointer",
     "started_by_send",
     "store_vectors_sql",
 ]
@@ -44,6 +47,17 @@ _constants.PUSH``; public API offers no way to tell)."""
 def started_by_send(config: Mapping[str, Any]) -> bool:
     """Whether the task running with ``config`` was started by a ``Send``."""
     return SEND_TRIGGER in (config.get("metadata") or {}).get("langgraph_triggers", ())
+
+
+def run_checkpointer(config: Mapping[str, Any]) -> Any | None:
+    """The checkpointer of the root graph running with ``config``, or ``None`` (no checkpointer,
+    or a node of a subgraph, whose messages the root checkpoint may not hold yet)."""
+    from langgraph.constants import CONFIG_KEY_CHECKPOINTER
+
+    configurable = config.get("configurable") or {}
+    if "|" in str(configurable.get("checkpoint_ns") or ""):
+        return None
+    return configurable.get(CONFIG_KEY_CHECKPOINTER)
 
 
 # -- stores -------------------------------------------------------------------------------------

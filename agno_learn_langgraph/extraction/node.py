@@ -26,6 +26,7 @@ from agno_learn_langgraph.extraction.recovery import (
     arecord_pending,
     arun_recorded,
     asweep_soon,
+    current_checkpointer,
     record_pending,
     run_recorded,
     sweep_soon,
@@ -182,9 +183,19 @@ def schedule_extraction(
         if isinstance(store, InMemoryStore):
             guard_store(store)
         record = record_pending(machine, store, scope, snapshot)
+        saver = current_checkpointer()
 
         def recorded_job() -> None:
-            run_recorded(machine, store, scope, snapshot, record, model=model)
+            run_recorded(
+                machine,
+                store,
+                scope,
+                snapshot,
+                record,
+                model=model,
+                checkpointer=saver,
+                wait_s=machine.recovery_grace() / 2,
+            )
 
         machine.runner.submit(thread_key(scope), recorded_job)
         sweep_soon(machine, store, model)
@@ -215,9 +226,19 @@ async def aschedule_extraction(
 
     if machine.background if background is None else background:
         record = await arecord_pending(machine, store, scope, snapshot)
+        saver = current_checkpointer()
 
         async def recorded_job() -> None:
-            await arun_recorded(machine, store, scope, snapshot, record, model=model)
+            await arun_recorded(
+                machine,
+                store,
+                scope,
+                snapshot,
+                record,
+                model=model,
+                checkpointer=saver,
+                wait_s=machine.recovery_grace() / 2,
+            )
 
         await machine.runner.asubmit(thread_key(scope), recorded_job)
         await asweep_soon(machine, store, model)
