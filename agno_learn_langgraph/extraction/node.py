@@ -162,7 +162,10 @@ def schedule_extraction(
     """Check the ids now, then extract in the background (``machine.runner``) or inline.
 
     The shared door of the extraction node and the ``create_agent`` middleware: ``messages``
-    is snapshotted; failures are logged, never raised (inline ones included). A plain
+    is snapshotted; failures are logged, never raised (inline ones included). Background work is
+    first recorded in the store's outbox (one write), so another worker completes it if this one
+    dies (see :mod:`agno_learn_langgraph.extraction.recovery`); it learns from the turn only once
+    the thread's checkpoint holds it. A plain
     ``InMemoryStore`` handed to a worker thread is guarded first (see
     :mod:`agno_learn_langgraph.core.guard`): this package's batches on it then take one lock,
     and the store object is left as it is.
