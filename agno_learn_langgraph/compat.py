@@ -11,6 +11,8 @@ upgrade that changes one fails that test by name instead of misbehaving elsewher
 * ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``;
 * a wrapper's ``_store`` (the LangGraph server hands nodes ``BatchedStore(store)``) and
   ``_index_config`` (the server's ``GrpcStore``), to find the index behind a wrapper.
+* ``langgraph.constants.CONFIG_KEY_CHECKPOINTER``: where a running node's config holds the
+  graph's checkpointer (exported for langgraph-api, "to be removed in v2").
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "pg_acursor",
     "pg_cursor",
     "pgvector_dtype",
+    "run_checkpointer",
     "started_by_send",
     "store_chain",
     "store_vectors_sql",
@@ -48,6 +51,17 @@ _constants.PUSH``; public API offers no way to tell)."""
 def started_by_send(config: Mapping[str, Any]) -> bool:
     """Whether the task running with ``config`` was started by a ``Send``."""
     return SEND_TRIGGER in (config.get("metadata") or {}).get("langgraph_triggers", ())
+
+
+def run_checkpointer(config: Mapping[str, Any]) -> Any | None:
+    """The checkpointer of the root graph running with ``config``, or ``None`` (no checkpointer,
+    or a node of a subgraph, whose messages the root checkpoint may not hold yet)."""
+    from langgraph.constants import CONFIG_KEY_CHECKPOINTER
+
+    configurable = config.get("configurable") or {}
+    if "|" in str(configurable.get("checkpoint_ns") or ""):
+        return None
+    return configurable.get(CONFIG_KEY_CHECKPOINTER)
 
 
 # -- stores -------------------------------------------------------------------------------------

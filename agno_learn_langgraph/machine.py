@@ -228,19 +228,28 @@ class LearningMachine:
         return timeout * attempts + self.retry_backoff_s * (2**attempts)
 
     def recover_pending_extractions(
-        self, store: BaseStore, *, model: BaseChatModel | None = None
+        self,
+        store: BaseStore,
+        *,
+        model: BaseChatModel | None = None,
+        checkpointer: Any | None = None,
     ) -> int:
         """Complete the extractions a dead worker left in ``store``'s outbox; how many.
 
-        Runs the extractions now, in this thread (see ``extraction.recovery``).
+        Runs the extractions now, in this thread (see ``extraction.recovery``). With the graph's
+        ``checkpointer``, a turn whose checkpoint was never saved is dropped, not learned.
         """
-        return _recovery()[0](self, store, model=model)
+        return _recovery()[0](self, store, model=model, checkpointer=checkpointer)
 
     async def arecover_pending_extractions(
-        self, store: BaseStore, *, model: BaseChatModel | None = None
+        self,
+        store: BaseStore,
+        *,
+        model: BaseChatModel | None = None,
+        checkpointer: Any | None = None,
     ) -> int:
         """Async twin of :meth:`recover_pending_extractions`."""
-        return await _recovery()[1](self, store, model=model)
+        return await _recovery()[1](self, store, model=model, checkpointer=checkpointer)
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until every queued and running background extraction has finished."""

@@ -7,7 +7,10 @@ import time
 from typing import Any
 
 import pytest
+from agno_learn_langgraph.nodes import LearningState
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver as InMemorySaverBase
+from langgraph.graph import END, START, StateGraph
 from langgraph.store.base import BaseStore, Op, Result
 
 from agno_learn_langgraph.config import LearningMode
@@ -290,11 +293,66 @@ def test_a_machine_in_use_sweeps_what_a_dead_worker_left(store: BaseStore) -> No
     )
     live = memory_machine(extractor, recovery_grace_s=30, recovery_interval_s=0)
     graph = build_graph(live, ScriptedChatModel(["Hello."]), store)
+    graph.update_state(cfg(thread="dead"), {"messages": turn})  # the dead worker's saved turn
     graph.invoke({"messages": [("user", "Hello")]}, cfg(thread="other"))  # another thread
     live.flush(timeout=30)
     assert "Likes tea" in [m.text for m in run_plan(store, user_memory.list_memories(USER))]
     assert run_plan(store, get_record("dead")) is None
     assert run_plan(store, get_cursor("dead")) == "r1"
+
+
+def test_a_turn_whose_checkpoint_was_never_saved_is_not_learned(store: BaseStore) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    dead = memory_machine(ScriptedChatModel(), recovery_grace_s=0.01)
+    turn = [HumanMessage("I like green tea", id="h1"), AIMessage("Noted.", id="r1")]
+    record_pending(dead, store, SCOPE, turn)  # the worker died before the checkpoint was saved
+    time.sleep(0.05)
+    extractor = ScriptedChatModel(structured_responses=[{"memories": {"add": ["Likes tea"]}}])
+    live = memory_machine(extractor)
+    assert live.recover_pending_extractions(store, checkpointer=InMemorySaver()) == 0
+    assert run_plan(store, user_memory.list_memories(USER)) == []
+    assert extractor.structured_call_count == 0
+    assert outbox(store) == []  # dropped: it never will be saved
+
+
+class FailingSaver(InMemorySaverBase):
+    """Saves nothing after the first ``n`` checkpoints of a run: the write fails."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        if self.left <= 0:
+            raise ConnectionError("checkpoint write failed")
+        self.left -= 1
+        return super().put(*args, **kwargs)
+
+
+def test_the_job_does_not_learn_from_a_turn_whose_checkpoint_write_failed(
+    store: BaseStore,
+) -> None:
+    from agno_learn_langgraph.nodes import create_learning_agent_node
+
+    extractor = ScriptedChatModel(structured_responses=[{"memories": {"add": ["Likes tea"]}}])
+    machine = memory_machine(extractor, recovery_grace_s=1.0)
+
+    def agent(state: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": [AIMessage("Noted.")]}
+
+    builder = StateGraph(LearningState)
+    builder.add_node("agent", create_learning_agent_node(machine, agent))
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    graph = builder.compile(store=store, checkpointer=FailingSaver(n=2))  # not the agent step
+    with pytest.raises(ConnectionError):
+        graph.invoke({"messages": [("user", "I like green tea")]}, cfg(), durability="sync")
+    assert machine.runner.stats.submitted == 1  # the agent ran and scheduled its extraction
+    machine.flush(timeout=30)
+    assert run_plan(store, user_memory.list_memories(USER)) == []
+    assert extractor.structured_call_count == 0
+    assert outbox(store) == []
 
 
 async def test_the_server_lifespan_sweeps_at_startup(
@@ -321,3 +379,42 @@ async def test_the_server_lifespan_sweeps_at_startup(
     memories = await arun_plan(astore, user_memory.list_memories(USER))
     assert [m.text for m in memories] == ["Likes tea"]
     assert extractor.structured_call_count == 1
+
+
+def test_a_record_counts_as_extracted_only_when_the_cursor_covers_its_messages() -> None:
+    messages = [
+        {"type": "human", "data": {"content": "hi", "id": "h1"}},
+        {"type": "ai", "data": {"content": "hello", "id": "r1"}},
+        {"type": "human", "data": {"content": "no id"}},
+    ]
+    record = new_record(SCOPE, messages, machine="m", grace_s=1)
+    assert record.extracted("r1") and record.extracted("a-newer-message")
+    assert not record.extracted("h1") and not record.extracted(None)
+    assert new_record(SCOPE, [], machine="m", grace_s=1).extracted(None)
+
+
+def test_compat_finds_the_root_graphs_checkpointer_only() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.config import get_config
+
+    from agno_learn_langgraph.compat import run_checkpointer
+
+    seen: list[Any] = []
+
+    def node(state: dict[str, Any]) -> dict[str, Any]:
+        seen.append(run_checkpointer(get_config()))
+        return {}
+
+    inner = StateGraph(LearningState)
+    inner.add_node("n", node)
+    inner.add_edge(START, "n")
+    inner.add_edge("n", END)
+    saver = InMemorySaver()
+    inner.compile(checkpointer=saver).invoke({"messages": []}, cfg())
+    outer = StateGraph(LearningState)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    outer.add_edge("sub", END)
+    outer.compile(checkpointer=saver).invoke({"messages": []}, cfg(thread="t2"))
+    inner.compile().invoke({"messages": []})
+    assert seen == [saver, None, None]

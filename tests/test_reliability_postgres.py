@@ -176,15 +176,18 @@ def test_dropped_connection_during_extraction_loses_and_duplicates_nothing(
     prov = Provenance(mode="api")
     run_plan(backend.store, user_memory.add_memory(USER, "Likes tea", prov))
 
+    prompts: list[str] = []
+
     def extract(messages: list[BaseMessage]) -> dict[str, Any]:
+        prompts.append(prompt_of(messages))
         return {"memories": {"add": ["Uses Postgres", "Deploys on Fridays"]}}
 
     extractor = ScriptedChatModel(structured_responses=[extract], cycle=True)
     machine = LearningMachine(
         model=extractor, user_memory=LearningMode.ALWAYS, max_retries=1, retry_backoff_s=0.01
     )
-    # the 1st write of the run claims the turn's messages (stores.cursors), the 3rd is the 2nd
-    # memory: the 1st memory is stored, then the connection drops
+    # writes of the run: the turn's outbox record, the 1st memory, then the 2nd memory, whose
+    # connection drops: the 1st is stored, the 2nd is not
     flaky = DropOnNthWrite(backend.store, backend_url, n=3)
     agent = ScriptedChatModel(["Noted.", "Good luck."])
     graph = turn_graph(machine, agent, backend, store=flaky)
@@ -192,18 +195,20 @@ def test_dropped_connection_during_extraction_loses_and_duplicates_nothing(
     out = graph.invoke({"messages": [("user", "I use Postgres")]}, cfg())
     assert out["messages"][-1].content == "Noted."  # the turn itself is unaffected
     machine.flush(timeout=30)
-    # the store error is retried like a model error (extraction.recovery): the extraction runs
-    # again and completes; what the first attempt stored is not duplicated
+    # the store error is retried like a model error: the retry re-reads turn 1 and writes what
+    # the dropped write missed, without duplicating what was stored
     assert flaky.dropped == 1 and machine.runner.stats.failed == 0
+    assert extractor.structured_call_count == 2 and "I use Postgres" in prompts[1]
     assert memory_texts(backend.store) == ["Deploys on Fridays", "Likes tea", "Uses Postgres"]
-    assert run_plan(backend.store, get_cursor(THREAD)) is not None  # the cursor moved on
-    assert extractor.structured_call_count == 2
+    assert run_plan(backend.store, get_cursor(THREAD)) is not None  # the cursor moved
 
     out = graph.invoke({"messages": [("user", "We deploy on Fridays")]}, cfg())
     assert out["messages"][-1].content == "Good luck."  # the pool recovered
     assert "Deploys on Fridays" in out["learning_context"]  # learned last turn, recalled now
     machine.flush(timeout=30)
     assert machine.runner.stats.failed == 0
+    assert "I use Postgres" not in prompts[2]  # turn 1 is not extracted again
+    # nothing is lost or duplicated
     assert memory_texts(backend.store) == ["Deploys on Fridays", "Likes tea", "Uses Postgres"]
     assert extractor.structured_call_count == 3
 

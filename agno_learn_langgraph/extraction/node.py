@@ -28,6 +28,7 @@ from agno_learn_langgraph.extraction.recovery import (
     arecord_pending,
     arun_recorded,
     asweep_soon,
+    current_checkpointer,
     raise_if_failed,
     record_pending,
     run_recorded,
@@ -202,7 +203,10 @@ def schedule_extraction(
     """Check the ids now, then extract in the background (``machine.runner``) or inline.
 
     The shared door of the extraction node and the ``create_agent`` middleware: ``messages``
-    is snapshotted; failures are logged, never raised (inline ones included). A plain
+    is snapshotted; failures are logged, never raised (inline ones included). Background work is
+    first recorded in the store's outbox (one write), so another worker completes it if this one
+    dies (see :mod:`agno_learn_langgraph.extraction.recovery`); it learns from the turn only once
+    the thread's checkpoint holds it. A plain
     ``InMemoryStore`` handed to a worker thread is guarded first (see
     :mod:`agno_learn_langgraph.core.guard`): this package's batches on it then take one lock,
     and the store object is left as it is.
@@ -223,9 +227,19 @@ def schedule_extraction(
         if isinstance(store, InMemoryStore):
             guard_store(store)
         record = record_pending(machine, store, scope, snapshot)
+        saver = current_checkpointer()
 
         def recorded_job() -> None:
-            run_recorded(machine, store, scope, snapshot, record, model=model)
+            run_recorded(
+                machine,
+                store,
+                scope,
+                snapshot,
+                record,
+                model=model,
+                checkpointer=saver,
+                wait_s=machine.recovery_grace() / 2,
+            )
 
         machine.runner.submit(thread_key(scope), recorded_job)
         sweep_soon(machine, store, model)
@@ -256,9 +270,19 @@ async def aschedule_extraction(
 
     if machine.background if background is None else background:
         record = await arecord_pending(machine, store, scope, snapshot)
+        saver = current_checkpointer()
 
         async def recorded_job() -> None:
-            await arun_recorded(machine, store, scope, snapshot, record, model=model)
+            await arun_recorded(
+                machine,
+                store,
+                scope,
+                snapshot,
+                record,
+                model=model,
+                checkpointer=saver,
+                wait_s=machine.recovery_grace() / 2,
+            )
 
         await machine.runner.asubmit(thread_key(scope), recorded_job)
         await asweep_soon(machine, store, model)

@@ -8,12 +8,17 @@ killed in between (SIGKILL, a redeploy) leaves the record, and :func:`recover_pe
 claims it once its lease ran out, runs the extraction from the stored messages and deletes it;
 the thread needs no new turn.
 
-Limits: a record is written when the turn schedules its extraction, before LangGraph saves the
-step's checkpoint. LangGraph offers no public way for a node to reach the graph's checkpointer,
-so neither the job nor the recovery checks that the checkpoint holds the turn: a turn whose
-checkpoint write fails may still be learned from. A newer turn's record put in the instant
-between a completion's read and its delete is lost with it (the newer turn's own job still runs
-in its worker; only that worker's death in the same window would lose it).
+A turn is learned from only once its checkpoint is saved: the record is written when the turn
+schedules its extraction, before LangGraph saves the step, so the job first waits (up to half of
+``recovery_grace_s``) until the thread's latest checkpoint holds the turn's last message, and
+drops the turn unlearned if it never does. The job finds the graph's checkpointer through
+``compat.run_checkpointer`` (no public API offers it to a node). Limits: that check needs a root
+graph (a node of a subgraph is not checked) whose state keeps the turn in ``messages``; a
+recovery checks only when given the ``checkpointer`` (the runner's sweep passes the running
+graph's; ``learning_lifespan`` has none, so a worker killed before its checkpoint was saved may
+still be learned from there). A newer turn's record put in the instant between a completion's
+read and its delete is lost with it (the newer turn's own job still runs in its worker; only that
+worker's death in the same window would lose it).
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, messages_from_dict
+from langgraph.config import get_config
 from langgraph.store.base import BaseStore
 
-from agno_learn_langgraph.core import arun_plan, async_write_lock, run_plan, write_lock
+from agno_learn_langgraph.compat import run_checkpointer
+from agno_learn_langgraph.core import Plan, arun_plan, async_write_lock, run_plan, write_lock
 from agno_learn_langgraph.extraction.apply import ExtractionReport
 from agno_learn_langgraph.extraction.calls import ExtractionFailedError
 from agno_learn_langgraph.extraction.select import conversation_entry, extraction_stores
 from agno_learn_langgraph.machine import LearningMachine, install_recovery
 from agno_learn_langgraph.scope import Scope
-from agno_learn_langgraph.stores.cursors import cursor_lock_key, take_over_claims
+from agno_learn_langgraph.stores.cursors import cursor_lock_key, get_cursor, take_over_claims
 from agno_learn_langgraph.stores.outbox import (
     OutboxRecord,
     claim_record,
@@ -47,14 +54,17 @@ from agno_learn_langgraph.stores.outbox import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
 __all__ = [
     "SWEEP_KEY",
     "SWEEP_LIMIT",
+    "acheckpoint_saved",
     "arecord_pending",
     "arecover_pending_extractions",
     "arun_recorded",
+    "checkpoint_saved",
+    "current_checkpointer",
     "machine_signature",
     "pending_window",
     "record_pending",
@@ -186,6 +196,81 @@ def raise_if_failed(report: ExtractionReport) -> ExtractionReport:
     return report
 
 
+def current_checkpointer() -> Any | None:
+    """The checkpointer of the running root graph (``None``: none, a subgraph, or no run)."""
+    try:
+        config = get_config()
+    except RuntimeError:
+        return None
+    return run_checkpointer(config)
+
+
+def _thread_config(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+
+
+def _holds(found: Any, message_id: str) -> bool:
+    if found is None:
+        return False
+    values = found.checkpoint.get("channel_values") or {}
+    return any(getattr(m, "id", None) == message_id for m in values.get("messages") or [])
+
+
+def _turn_to_check(record: OutboxRecord | None, checkpointer: Any) -> tuple[str, str] | None:
+    """``(thread, last message id)`` when ``record``'s turn can be checked in ``checkpointer``."""
+    if record is None or checkpointer is None or not record.thread_id:
+        return None
+    last = record.last_id()
+    return (record.thread_id, last) if last else None
+
+
+def checkpoint_saved(checkpointer: Any, thread_id: str, message_id: str, timeout: float) -> bool:
+    """Whether the thread's latest checkpoint holds ``message_id``, polling up to ``timeout`` s
+    (LangGraph saves a step's checkpoint after the node returned)."""
+    deadline, delay = time.monotonic() + timeout, 0.02
+    while True:
+        if _holds(checkpointer.get_tuple(_thread_config(thread_id)), message_id):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+async def acheckpoint_saved(
+    checkpointer: Any, thread_id: str, message_id: str, timeout: float
+) -> bool:
+    """Async twin of :func:`checkpoint_saved`."""
+    deadline, delay = time.monotonic() + timeout, 0.02
+    while True:
+        if _holds(await checkpointer.aget_tuple(_thread_config(thread_id)), message_id):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+_UNSAVED = (
+    "The checkpoint of thread %r never held the turn's last message %r: the turn was not saved, "
+    "so it is not learned from."
+)
+
+
+def _finish(record: OutboxRecord, verify: bool) -> Plan[bool]:
+    """Delete the record if it is still its turn's (and, with ``verify``, the cursor covers it)."""
+    if verify and record.thread_id:
+        cursor = yield from get_cursor(record.thread_id)
+        if not record.extracted(cursor):
+            logger.info(
+                "Pending extraction of %r: messages still unread (claimed elsewhere?); kept "
+                "for a later sweep.",
+                record.key,
+            )
+            return False
+    return (yield from complete_record(record.key, record.turn))
+
+
 def run_recorded(
     machine: LearningMachine,
     store: BaseStore,
@@ -194,8 +279,16 @@ def run_recorded(
     record: OutboxRecord | None,
     *,
     model: BaseChatModel | None = None,
-) -> ExtractionReport:
+    verify: bool = False,
+    checkpointer: Any | None = None,
+    wait_s: float = 0.0,
+) -> tuple[ExtractionReport, bool]:
     """Extract, retrying store errors like model errors, then delete the turn's outbox record.
+
+    Returns the report and whether the extraction ran and deleted its record. ``verify`` (a
+    taken-over record) deletes it only when the thread's cursor covers its messages. With
+    ``checkpointer``, the turn is learned from only once the thread's checkpoint holds its last
+    message (waiting up to ``wait_s``); otherwise the record is dropped unlearned.
 
     Raises:
         ExtractionFailedError: every model attempt failed (the record stays for a later sweep).
@@ -203,16 +296,28 @@ def run_recorded(
     """
     from agno_learn_langgraph.extraction.node import extract_learnings
 
+    check = _turn_to_check(record, checkpointer)
+    if check is not None and record is not None:
+        try:
+            saved = checkpoint_saved(checkpointer, *check, timeout=wait_s)
+        except Exception:
+            logger.warning("Reading the checkpoint failed; extracting anyway.", exc_info=True)
+            saved = True
+        if not saved:
+            logger.warning(_UNSAVED, *check)
+            with write_lock(outbox_lock_key(record.key)):
+                run_plan(store, complete_record(record.key, record.turn))
+            return ExtractionReport("nothing_new", error="checkpoint not saved"), False
     attempt = 0
     while True:
         try:
             report = raise_if_failed(
                 extract_learnings(machine, store, scope, messages, model=model)
             )
-            if record is not None and report.status != "failed":
-                with write_lock(outbox_lock_key(record.key)):
-                    run_plan(store, complete_record(record.key, record.turn))
-            return report
+            if record is None or report.status == "failed":  # permanent: kept for a sweep
+                return report, False
+            with write_lock(outbox_lock_key(record.key)):
+                return report, run_plan(store, _finish(record, verify))
         except ExtractionFailedError:
             raise
         except Exception as exc:
@@ -228,20 +333,35 @@ async def arun_recorded(
     record: OutboxRecord | None,
     *,
     model: BaseChatModel | None = None,
-) -> ExtractionReport:
+    verify: bool = False,
+    checkpointer: Any | None = None,
+    wait_s: float = 0.0,
+) -> tuple[ExtractionReport, bool]:
     """Async twin of :func:`run_recorded`."""
     from agno_learn_langgraph.extraction.node import aextract_learnings
 
+    check = _turn_to_check(record, checkpointer)
+    if check is not None and record is not None:
+        try:
+            saved = await acheckpoint_saved(checkpointer, *check, timeout=wait_s)
+        except Exception:
+            logger.warning("Reading the checkpoint failed; extracting anyway.", exc_info=True)
+            saved = True
+        if not saved:
+            logger.warning(_UNSAVED, *check)
+            async with async_write_lock(outbox_lock_key(record.key)):
+                await arun_plan(store, complete_record(record.key, record.turn))
+            return ExtractionReport("nothing_new", error="checkpoint not saved"), False
     attempt = 0
     while True:
         try:
             report = raise_if_failed(
                 await aextract_learnings(machine, store, scope, messages, model=model)
             )
-            if record is not None and report.status != "failed":
-                async with async_write_lock(outbox_lock_key(record.key)):
-                    await arun_plan(store, complete_record(record.key, record.turn))
-            return report
+            if record is None or report.status == "failed":  # permanent: kept for a sweep
+                return report, False
+            async with async_write_lock(outbox_lock_key(record.key)):
+                return report, await arun_plan(store, _finish(record, verify))
         except ExtractionFailedError:
             raise
         except Exception as exc:
@@ -292,12 +412,14 @@ def recover_pending_extractions(
     *,
     model: BaseChatModel | None = None,
     limit: int = SWEEP_LIMIT,
+    checkpointer: Any | None = None,
 ) -> int:
     """Complete the pending extractions whose worker died (their lease ran out); how many.
 
     One search of the outbox; each due record is claimed under its write lock (so exactly one
     worker of any process takes it), extracted from its stored messages and deleted. Failures
     are logged and leave the record for a later sweep (dropped after the machine's retries).
+    With the graph's ``checkpointer``, a turn its checkpoint does not hold is dropped unlearned.
     """
     if not _ready(machine, model):
         return 0
@@ -319,8 +441,17 @@ def recover_pending_extractions(
             if record.thread_id:  # the dead worker's claim on these messages ends with it
                 with write_lock(cursor_lock_key(record.thread_id)):
                     run_plan(store, take_over_claims(record.thread_id, _ids(messages)))
-            run_recorded(machine, store, record.scope, messages, record, model=model)
-            done += 1
+            _, finished = run_recorded(
+                machine,
+                store,
+                record.scope,
+                messages,
+                record,
+                model=model,
+                verify=True,
+                checkpointer=checkpointer,
+            )
+            done += finished
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
@@ -332,6 +463,7 @@ async def arecover_pending_extractions(
     *,
     model: BaseChatModel | None = None,
     limit: int = SWEEP_LIMIT,
+    checkpointer: Any | None = None,
 ) -> int:
     """Async twin of :func:`recover_pending_extractions`."""
     if not _ready(machine, model):
@@ -355,8 +487,17 @@ async def arecover_pending_extractions(
             if record.thread_id:
                 async with async_write_lock(cursor_lock_key(record.thread_id)):
                     await arun_plan(store, take_over_claims(record.thread_id, _ids(messages)))
-            await arun_recorded(machine, store, record.scope, messages, record, model=model)
-            done += 1
+            _, finished = await arun_recorded(
+                machine,
+                store,
+                record.scope,
+                messages,
+                record,
+                model=model,
+                verify=True,
+                checkpointer=checkpointer,
+            )
+            done += finished
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
@@ -380,8 +521,10 @@ def _sweep_due(machine: LearningMachine, model: BaseChatModel | None) -> bool:
 def sweep_soon(machine: LearningMachine, store: BaseStore, model: BaseChatModel | None) -> None:
     """Hand the runner a recovery sweep when the last one is ``recovery_interval_s`` old."""
     if _sweep_due(machine, model):
+        saver = current_checkpointer()
         machine.runner.submit(
-            SWEEP_KEY, lambda: recover_pending_extractions(machine, store, model=model)
+            SWEEP_KEY,
+            lambda: recover_pending_extractions(machine, store, model=model, checkpointer=saver),
         )
 
 
@@ -390,10 +533,12 @@ async def asweep_soon(
 ) -> None:
     """Async twin of :func:`sweep_soon` (a task on the running loop)."""
     if _sweep_due(machine, model):
-        factory: Callable[[], Awaitable[int]] = lambda: arecover_pending_extractions(  # noqa: E731
-            machine, store, model=model
-        )
-        await machine.runner.asubmit(SWEEP_KEY, factory)
+        saver = current_checkpointer()
+
+        def sweep() -> Awaitable[int]:
+            return arecover_pending_extractions(machine, store, model=model, checkpointer=saver)
+
+        await machine.runner.asubmit(SWEEP_KEY, sweep)
 
 
 install_recovery(recover_pending_extractions, arecover_pending_extractions)
