@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-from agno_learn_langgraph.nodes import LearningState
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver as InMemorySaverBase
 from langgraph.graph import END, START, StateGraph
@@ -22,6 +21,7 @@ from agno_learn_langgraph.extraction.recovery import (
     recover_pending_extractions,
 )
 from agno_learn_langgraph.extraction.select import select_new_messages
+from agno_learn_langgraph.graph import LearningState
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import user_memory
@@ -333,7 +333,7 @@ class FailingSaver(InMemorySaverBase):
 def test_the_job_does_not_learn_from_a_turn_whose_checkpoint_write_failed(
     store: BaseStore,
 ) -> None:
-    from agno_learn_langgraph.nodes import create_learning_agent_node
+    from agno_learn_langgraph.graph import create_learning_agent_node
 
     extractor = ScriptedChatModel(structured_responses=[{"memories": {"add": ["Likes tea"]}}])
     machine = memory_machine(extractor, recovery_grace_s=1.0)
