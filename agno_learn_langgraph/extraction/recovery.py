@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
@@ -389,6 +389,27 @@ def _exhausted(machine: LearningMachine, record: OutboxRecord) -> bool:
     return True
 
 
+def _takeover_keys(found: OutboxRecord) -> list[Hashable]:
+    """The locks a takeover holds: the record's, and the thread cursor's (its claims)."""
+    keys: list[Hashable] = [outbox_lock_key(found.key)]
+    return [*keys, cursor_lock_key(found.thread_id)] if found.thread_id else keys
+
+
+def _take_over(machine: LearningMachine, found: OutboxRecord) -> Plan[OutboxRecord | None]:
+    """Claim a due record for this worker, and end the dead worker's claim on its messages
+    (else the recovery would find them claimed); ``None`` when there is nothing to run."""
+    record = yield from claim_record(found.key, lease_s=machine.recovery_grace())
+    if record is None:
+        return None
+    if _exhausted(machine, record):
+        yield from complete_record(record.key, record.turn)
+        return None
+    if record.thread_id:
+        ids = [m.id for m in record.thread_messages()]
+        yield from take_over_claims(record.thread_id, ids)
+    return record
+
+
 def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
     if not extraction_stores(machine):
         return False
@@ -400,10 +421,6 @@ def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
         logger.info("Pending extractions are not recovered yet: the machine has no model.")
         return False
     return True
-
-
-def _ids(messages: Sequence[BaseMessage]) -> list[str | None]:
-    return [m.id for m in messages]
 
 
 def recover_pending_extractions(
@@ -429,29 +446,12 @@ def recover_pending_extractions(
         if _mine_and_running(machine, found):
             continue
         try:
-            with write_lock(outbox_lock_key(found.key)):
-                record = run_plan(store, claim_record(found.key, lease_s=machine.recovery_grace()))
-            if record is None:
-                continue
-            if _exhausted(machine, record):
-                with write_lock(outbox_lock_key(record.key)):
-                    run_plan(store, complete_record(record.key, record.turn))
-                continue
-            messages = record.thread_messages()
-            if record.thread_id:  # the dead worker's claim on these messages ends with it
-                with write_lock(cursor_lock_key(record.thread_id)):
-                    run_plan(store, take_over_claims(record.thread_id, _ids(messages)))
-            _, finished = run_recorded(
-                machine,
-                store,
-                record.scope,
-                messages,
-                record,
-                model=model,
-                verify=True,
-                checkpointer=checkpointer,
-            )
-            done += finished
+            with write_lock(*_takeover_keys(found)):
+                record = run_plan(store, _take_over(machine, found))
+            if record is not None:
+                run = run_recorded(machine, store, record.scope, record.thread_messages(), record,
+                                   model=model, verify=True, checkpointer=checkpointer)  # fmt: skip
+                done += run[1]
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
@@ -474,30 +474,13 @@ async def arecover_pending_extractions(
         if _mine_and_running(machine, found):
             continue
         try:
-            async with async_write_lock(outbox_lock_key(found.key)):
-                plan = claim_record(found.key, lease_s=machine.recovery_grace())
-                record = await arun_plan(store, plan)
-            if record is None:
-                continue
-            if _exhausted(machine, record):
-                async with async_write_lock(outbox_lock_key(record.key)):
-                    await arun_plan(store, complete_record(record.key, record.turn))
-                continue
-            messages = record.thread_messages()
-            if record.thread_id:
-                async with async_write_lock(cursor_lock_key(record.thread_id)):
-                    await arun_plan(store, take_over_claims(record.thread_id, _ids(messages)))
-            _, finished = await arun_recorded(
-                machine,
-                store,
-                record.scope,
-                messages,
-                record,
-                model=model,
-                verify=True,
-                checkpointer=checkpointer,
-            )
-            done += finished
+            async with async_write_lock(*_takeover_keys(found)):
+                record = await arun_plan(store, _take_over(machine, found))
+            if record is not None:
+                run = await arun_recorded(machine, store, record.scope, record.thread_messages(),
+                                          record, model=model, verify=True,
+                                          checkpointer=checkpointer)  # fmt: skip
+                done += run[1]
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
