@@ -191,6 +191,12 @@ async def aextract_learnings(
 # -- scheduling ---------------------------------------------------------------------------------
 
 
+def _job_options(machine: LearningMachine) -> dict[str, Any]:
+    """How a background job checks its turn was saved: the run's checkpointer, and how long
+    to wait for the checkpoint (taken now: the job runs after the run is over)."""
+    return {"checkpointer": current_checkpointer(), "wait_s": machine.recovery_grace() / 2}
+
+
 def schedule_extraction(
     machine: LearningMachine,
     store: BaseStore,
@@ -226,20 +232,10 @@ def schedule_extraction(
     if machine.background if background is None else background:
         if isinstance(store, InMemoryStore):
             guard_store(store)
-        record = record_pending(machine, store, scope, snapshot)
-        saver = current_checkpointer()
+        record, options = record_pending(machine, store, scope, snapshot), _job_options(machine)
 
         def recorded_job() -> None:
-            run_recorded(
-                machine,
-                store,
-                scope,
-                snapshot,
-                record,
-                model=model,
-                checkpointer=saver,
-                wait_s=machine.recovery_grace() / 2,
-            )
+            run_recorded(machine, store, scope, snapshot, record, model=model, **options)
 
         machine.runner.submit(thread_key(scope), recorded_job)
         sweep_soon(machine, store, model)
@@ -270,19 +266,10 @@ async def aschedule_extraction(
 
     if machine.background if background is None else background:
         record = await arecord_pending(machine, store, scope, snapshot)
-        saver = current_checkpointer()
+        options = _job_options(machine)
 
         async def recorded_job() -> None:
-            await arun_recorded(
-                machine,
-                store,
-                scope,
-                snapshot,
-                record,
-                model=model,
-                checkpointer=saver,
-                wait_s=machine.recovery_grace() / 2,
-            )
+            await arun_recorded(machine, store, scope, snapshot, record, model=model, **options)
 
         await machine.runner.asubmit(thread_key(scope), recorded_job)
         await asweep_soon(machine, store, model)
