@@ -8,6 +8,8 @@ upgrade that changes one fails that test by name instead of misbehaving elsewher
 * ``PostgresStore._cursor`` / ``AsyncPostgresStore._cursor``: a cursor the store's own way (its
   lock when it shares one connection), and ``AsyncPostgresStore.loop``, the loop it runs on;
 * the ``store_vectors`` table of ``langgraph-checkpoint-postgres`` and pgvector's binary format;
+* the ``store`` table's ``prefix``/``key``/``value``/``updated_at`` columns, read to catch up
+  with other processes' writes (``index.changes``) and given one index of this package's;
 * ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``;
 * a wrapper's ``_store`` (the LangGraph server hands nodes ``BatchedStore(store)``) and
   ``_index_config`` (the server's ``GrpcStore``), to find the index behind a wrapper.
@@ -24,6 +26,8 @@ import numpy as np
 
 __all__ = [
     "SEND_TRIGGER",
+    "STORE_CHANGES_INDEX",
+    "STORE_TABLE",
     "STORE_VECTORS_TABLE",
     "async_store_loop",
     "decode_pgvector",
@@ -34,6 +38,8 @@ __all__ = [
     "pgvector_dtype",
     "started_by_send",
     "store_chain",
+    "store_changes_index_sql",
+    "store_changes_sql",
     "store_vectors_sql",
     "unwrap_store",
 ]
@@ -163,3 +169,39 @@ def decode_pgvector(raw: Any, dtype: str) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return vector if vector.ndim == 1 else None
+
+
+# -- the store table (rows changed since a time) --------------------------------------------------
+
+STORE_TABLE = "store"
+"""Where ``PostgresStore`` keeps items: ``(prefix, key, value jsonb, created_at, updated_at, ...)``,
+``updated_at`` being the writing transaction's start time."""
+STORE_CHANGES_INDEX = "learning_store_prefix_updated_at_idx"
+"""This package's index on ``store (prefix, updated_at)``: a catch-up read touches changed rows
+only."""
+
+
+def store_changes_index_sql() -> str:
+    """Idempotent DDL creating :data:`STORE_CHANGES_INDEX`."""
+    return f"CREATE INDEX IF NOT EXISTS {STORE_CHANGES_INDEX} ON {STORE_TABLE} (prefix, updated_at)"
+
+
+def store_changes_sql(
+    namespace: tuple[str, ...], since: Any, filter: Mapping[str, Any] | None
+) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
+    """Two queries on ``namespace`` (its own prefix, no sub-namespaces): ``key, value,
+    updated_at`` of the rows written at or after ``since`` (a ``datetime``), and ``n``, the
+    number of rows; both keep only values containing ``filter`` (jsonb ``@>``)."""
+    import json
+
+    where = "prefix = %s"
+    params: tuple[Any, ...] = (".".join(namespace),)
+    if filter:
+        where += " AND value @> %s::jsonb"
+        params = (*params, json.dumps(dict(filter)))
+    changed = (
+        f"SELECT key, value, updated_at FROM {STORE_TABLE} WHERE {where} AND updated_at >= %s",
+        (*params, since),
+    )
+    count = (f"SELECT count(*) AS n FROM {STORE_TABLE} WHERE {where}", params)
+    return changed, count

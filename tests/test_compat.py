@@ -103,6 +103,48 @@ async def test_the_async_postgres_store_cursor_and_loop(pg_url: str) -> None:
             assert await cur.fetchone() == {"one": 1}
 
 
+# -- the store table: rows changed since a time, and this package's index on it ------------------
+
+
+def test_store_changes_sql_reads_rows_written_since_and_counts_the_namespace(
+    pg_database: Any,
+) -> None:
+    import datetime as dt
+
+    pg_database.reset()
+    ns = ("learning", "user_memory", "changes-probe")
+    with open_store(pg_database.url) as backend:
+        store = backend.store
+        store.put(ns, "old", {"search_text": "old", "status": "active"})
+        store.put(ns + ("child",), "nested", {"search_text": "not this namespace"})
+        with compat.pg_cursor(store) as cur:
+            cur.execute(compat.store_changes_index_sql())
+            cur.execute(compat.store_changes_index_sql())  # idempotent
+            cur.execute("SELECT now() AS t")
+            cut = cur.fetchone()["t"]
+        store.put(ns, "new", {"search_text": "new", "status": "active"})
+        store.put(ns, "hidden", {"search_text": "proposed", "status": "proposed"})
+        changed, count = compat.store_changes_sql(ns, cut, None)
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*changed)
+            rows = cur.fetchall()
+            cur.execute(*count)
+            total = cur.fetchone()["n"]
+            cur.execute(
+                "SELECT 1 FROM pg_indexes WHERE indexname = %s", (compat.STORE_CHANGES_INDEX,)
+            )
+            assert cur.fetchone() is not None
+        assert sorted(r["key"] for r in rows) == ["hidden", "new"] and total == 3
+        assert all(isinstance(r["updated_at"], dt.datetime) for r in rows)
+        assert rows[0]["value"]["search_text"] in {"new", "proposed"}
+        changed, count = compat.store_changes_sql(ns, cut, {"status": "active"})
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*changed)
+            assert [r["key"] for r in cur.fetchall()] == ["new"]
+            cur.execute(*count)
+            assert cur.fetchone()["n"] == 2
+
+
 # -- the store_vectors table and pgvector's binary format ----------------------------------------
 
 

@@ -24,6 +24,7 @@ from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import PlanOp
 from agno_learn_langgraph.core.runner import BatchExecutor
 from agno_learn_langgraph.index.cache import _CACHE
+from agno_learn_langgraph.index.changes import ChangesOp, change_reader
 from agno_learn_langgraph.index.vectors import (
     EmbedQueryOp,
     OwnOp,
@@ -66,16 +67,38 @@ def _stamped(ops: list[Op]) -> tuple[list[Op], _Stamps]:
     return [*ops, *puts], stamps
 
 
-def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[OwnOp]]:
+_OWN = (EmbedQueryOp, VectorsOp, ChangesOp)
+_AnyOwn = OwnOp | ChangesOp
+
+
+def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[_AnyOwn]]:
     """Positions and ops for the store, positions and this package's own ops (see vectors)."""
-    store_at = [i for i, op in enumerate(ops) if not isinstance(op, EmbedQueryOp | VectorsOp)]
-    own_at = [i for i, op in enumerate(ops) if isinstance(op, EmbedQueryOp | VectorsOp)]
+    store_at = [i for i, op in enumerate(ops) if not isinstance(op, _OWN)]
+    own_at = [i for i, op in enumerate(ops) if isinstance(op, _OWN)]
     return (
         store_at,
         [cast(Op, ops[i]) for i in store_at],
         own_at,
-        [cast(OwnOp, ops[i]) for i in own_at],
+        [cast(_AnyOwn, ops[i]) for i in own_at],
     )
+
+
+def _run_own(store: BaseStore, op: _AnyOwn) -> Any:
+    if isinstance(op, ChangesOp):
+        reader = change_reader(store)
+        if reader is None:  # ranked plans only yield these ops on PostgreSQL
+            raise TypeError(f"{type(store).__name__} has no change reader.")
+        return reader.run(op)
+    return _own_source(store).run(op)
+
+
+async def _arun_own(store: BaseStore, op: _AnyOwn) -> Any:
+    if isinstance(op, ChangesOp):
+        reader = change_reader(store)
+        if reader is None:
+            raise TypeError(f"{type(store).__name__} has no change reader.")
+        return await reader.arun(op)
+    return await _own_source(store).arun(op)
 
 
 def _merge(n: int, *parts: tuple[list[int], list[Any]]) -> list[Any]:
@@ -115,8 +138,7 @@ def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
         results = _committed(store, ops, store.batch(stamped_ops), stamps)
     if not own:
         return results
-    source = _own_source(store)
-    done = {op: source.run(op) for op in dict.fromkeys(own)}  # one embedding per query text
+    done = {op: _run_own(store, op) for op in dict.fromkeys(own)}  # one embedding per query text
     return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
 
 
@@ -136,9 +158,8 @@ async def _abatch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[An
 
     if not own:
         return await store_part()
-    source = _own_source(store)
     unique = list(dict.fromkeys(own))  # one embedding per query text
-    results, *answers = await asyncio.gather(store_part(), *(source.arun(op) for op in unique))
+    results, *answers = await asyncio.gather(store_part(), *(_arun_own(store, op) for op in unique))
     done = dict(zip(unique, answers, strict=True))
     return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
 

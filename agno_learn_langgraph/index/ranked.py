@@ -19,6 +19,7 @@ from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first
 from agno_learn_langgraph.core.runner import current_store
 from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, version_key
 from agno_learn_langgraph.index.cache import _CACHE, _Cached, _TooBig
+from agno_learn_langgraph.index.changes import Changes, ChangesOp, change_reader, since
 from agno_learn_langgraph.index.lexical import tokenizer
 from agno_learn_langgraph.index.segments import NamespaceIndex
 from agno_learn_langgraph.index.vectors import (
@@ -65,7 +66,8 @@ def _cached_namespace(
     The namespace's version stamp is read with ``also`` (their results are returned too) in one
     round trip; a second one scans the namespace when the cached index is missing or stale. An
     index built from a scan is cached only if this process did not write the namespace
-    meanwhile (see :meth:`_IndexCache.generation`).
+    meanwhile (see :meth:`_IndexCache.generation`). On PostgreSQL a stale cached index is
+    caught up with the rows written since instead (``index.changes``): one small read.
     """
     store = current_store()
     key = (json.dumps(filter, sort_keys=True), kind)
@@ -74,13 +76,49 @@ def _cached_namespace(
     cached = _CACHE.get(store, namespace, key, version) if store is not None else None
     if cached is not None:
         return cached.index, answers
+    stale = _CACHE.stale(store, namespace, key) if store is not None else None
+    if stale is not None and (
+        yield from _catch_up(store, namespace, key, stale, version, filter, scan_limit)
+    ):
+        return stale.index, answers
     generation = _CACHE.generation(store, namespace) if store is not None else 0
     (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
-    index = build(newest_first(as_items(items)))
+    ordered = newest_first(as_items(items))
+    index = build(ordered)
     if store is not None:
         entry = _Cached(version, time.monotonic(), filter, index)
+        entry.newest = ordered[0].updated_at if ordered else None
         _CACHE.put(store, namespace, key, entry, generation)
     return index, answers
+
+
+def _catch_up(
+    store: Any,
+    namespace: tuple[str, ...],
+    key: Hashable,
+    entry: _Cached,
+    version: str | None,
+    filter: dict[str, Any] | None,
+    scan_limit: int,
+) -> Plan[bool]:
+    """Apply the rows written to ``namespace`` since ``entry`` was current (PostgreSQL only);
+    whether ``entry`` is now current (else the caller rebuilds)."""
+    generation = _CACHE.generation(store, namespace)
+    if isinstance(entry.index, _TooBig):  # nothing kept: the store searches that namespace
+        return _CACHE.caught_up(store, namespace, key, entry, version, generation)
+    if entry.newest is None or change_reader(store) is None:
+        _CACHE.drop(store, namespace, key)
+        return False
+    wanted = json.dumps(filter, sort_keys=True) if filter else ""
+    (changes,) = yield [ChangesOp(namespace, since(entry.newest), wanted)]
+    changes = cast(Changes, changes)
+    for row_key, value, updated_at in changes.rows:
+        entry.index.apply(row_key, dict(value))
+        entry.newest = max(entry.newest, updated_at)
+    if changes.total > scan_limit - 1 or changes.total != len(entry.index):
+        _CACHE.drop(store, namespace, key)  # a delete, or more rows than an index keeps
+        return False
+    return _CACHE.caught_up(store, namespace, key, entry, version, generation)
 
 
 def ranked_namespace(

@@ -1,0 +1,130 @@
+"""Catching a cached index up with other processes' writes, on PostgreSQL, without a rebuild.
+
+When another process writes a ranked namespace its version stamp changes (``index.batches``).
+On a ``PostgresStore`` / ``AsyncPostgresStore`` the reader then reads only the rows written
+since the cached index last caught up (``updated_at`` at or after its cursor less
+:data:`CATCH_UP_MARGIN_S`, through ``compat``) and the namespace's row count, applies the rows to
+the cached index in place, and keeps it when the count agrees (a delete by another process
+changes the count and falls back to the full scan). Other stores rebuild as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from agno_learn_langgraph import compat
+from agno_learn_langgraph.core.plans import SideOp
+
+__all__ = ["CATCH_UP_MARGIN_S", "Changes", "ChangesOp", "change_reader"]
+
+CATCH_UP_MARGIN_S = 10.0
+"""Rows this much older than the newest row seen are read again: ``updated_at`` is the writing
+transaction's start, so a transaction committed after a younger one is still read."""
+
+
+@dataclass(frozen=True)
+class ChangesOp(SideOp):
+    """Rows of ``namespace`` written since ``since`` (result: :class:`Changes`)."""
+
+    namespace: tuple[str, ...]
+    since: datetime
+    filter_json: str = ""
+
+
+@dataclass
+class Changes:
+    rows: list[tuple[str, dict[str, Any], datetime]]
+    """``(key, value, updated_at)``, oldest first."""
+    total: int
+    """Rows the namespace holds (matching the filter)."""
+
+
+def since(newest: datetime) -> datetime:
+    """The catch-up cursor for an index whose newest row was written at ``newest``."""
+    return newest - timedelta(seconds=CATCH_UP_MARGIN_S)
+
+
+def _sql(op: ChangesOp) -> Any:
+    import json
+
+    return compat.store_changes_sql(
+        op.namespace, op.since, json.loads(op.filter_json) if op.filter_json else None
+    )
+
+
+def _changes(rows: list[Any], count: Any) -> Changes:
+    ordered = sorted(rows, key=lambda r: r["updated_at"])
+    return Changes(
+        [(r["key"], r["value"], r["updated_at"]) for r in ordered], int(count["n"]) if count else 0
+    )
+
+
+_indexed: weakref.WeakSet[Any] = weakref.WeakSet()
+_indexed_lock = threading.Lock()
+
+
+def _needs_index(store: Any) -> bool:
+    with _indexed_lock:
+        if store in _indexed:
+            return False
+        _indexed.add(store)
+        return True
+
+
+class ChangeReader:
+    """Reads :class:`ChangesOp` on a ``PostgresStore``."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def run(self, op: ChangesOp) -> Changes:
+        (changed, count) = _sql(op)
+        with compat.pg_cursor(self.store) as cur:
+            if _needs_index(self.store):
+                cur.execute(compat.store_changes_index_sql())
+            cur.execute(*changed)
+            rows = cur.fetchall()
+            cur.execute(*count)
+            n = cur.fetchone()
+        return _changes(rows, n)
+
+    async def arun(self, op: ChangesOp) -> Changes:
+        return await asyncio.to_thread(self.run, op)
+
+
+class _AsyncChangeReader(ChangeReader):
+    """Reads :class:`ChangesOp` on an ``AsyncPostgresStore`` (on its connection)."""
+
+    def run(self, op: ChangesOp) -> Changes:
+        loop = compat.async_store_loop(self.store)
+        return asyncio.run_coroutine_threadsafe(self.arun(op), loop).result()
+
+    async def arun(self, op: ChangesOp) -> Changes:
+        (changed, count) = _sql(op)
+        async with compat.pg_acursor(self.store) as cur:
+            if _needs_index(self.store):
+                await cur.execute(compat.store_changes_index_sql())
+            await cur.execute(*changed)
+            rows = await cur.fetchall()
+            await cur.execute(*count)
+            n = await cur.fetchone()
+        return _changes(rows, n)
+
+
+def change_reader(store: Any) -> ChangeReader | None:
+    """How to read ``store``'s changed rows (behind its wrappers), or ``None`` (not PostgreSQL)."""
+    store = compat.unwrap_store(store)
+    try:
+        from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
+    except ImportError:  # pragma: no cover - langgraph-checkpoint-postgres is a dependency
+        return None
+    if isinstance(store, AsyncPostgresStore):
+        return _AsyncChangeReader(store)
+    if isinstance(store, PostgresStore):
+        return ChangeReader(store)
+    return None
