@@ -92,5 +92,5 @@ async def test_the_async_store_catches_up_too(
         assert [m.text for m in first.memories] == ["Keeps bees"]
         await arun_plan(writer.store, user_memory.add_memory(USER, "Sells bees honey", PROV))
         second = await arecall(machine, reader.store, SCOPE, "bees honey")
-        assert [m.text for m in second.memories][0] == "Sells bees honey"
+        assert next(m.text for m in second.memories) == "Sells bees honey"
         assert len(scans) == 1

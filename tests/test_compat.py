@@ -116,7 +116,7 @@ def test_store_changes_sql_reads_rows_written_since_and_counts_the_namespace(
     with open_store(pg_database.url) as backend:
         store = backend.store
         store.put(ns, "old", {"search_text": "old", "status": "active"})
-        store.put(ns + ("child",), "nested", {"search_text": "not this namespace"})
+        store.put((*ns, "child"), "nested", {"search_text": "not this namespace"})
         with compat.pg_cursor(store) as cur:
             cur.execute(compat.store_changes_index_sql())
             cur.execute(compat.store_changes_index_sql())  # idempotent
