@@ -14,7 +14,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.store.base import BaseStore, Op, PutOp
@@ -58,6 +58,9 @@ class _Cached:
     """Vector bytes counted against the cache bound."""
     newest: Any = None
     """The newest ``updated_at`` of the rows read into the index (``None``: unknown)."""
+    recent: dict[str, Any] = field(default_factory=dict)
+    """``updated_at`` of the rows read within the catch-up margin of :attr:`newest`, by key:
+    a catch-up reads them again and skips those unchanged."""
 
     def measure(self) -> None:
         self.nbytes = self.index.nbytes if isinstance(self.index, VectorIndex) else 0

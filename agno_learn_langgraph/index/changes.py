@@ -22,7 +22,7 @@ from agno_learn_langgraph.core.plans import SideOp
 
 __all__ = ["CATCH_UP_MARGIN_S", "Changes", "ChangesOp", "change_reader"]
 
-CATCH_UP_MARGIN_S = 10.0
+CATCH_UP_MARGIN_S = 2.0
 """Rows this much older than the newest row seen are read again: ``updated_at`` is the writing
 transaction's start, so a transaction committed after a younger one is still read."""
 

@@ -87,7 +87,10 @@ def _cached_namespace(
     index = build(ordered)
     if store is not None:
         entry = _Cached(version, time.monotonic(), filter, index)
-        entry.newest = ordered[0].updated_at if ordered else None
+        if ordered:
+            entry.newest = ordered[0].updated_at
+            cut = since(entry.newest)
+            entry.recent = {it.key: it.updated_at for it in ordered if it.updated_at >= cut}
         _CACHE.put(store, namespace, key, entry, generation)
     return index, answers
 
@@ -113,8 +116,13 @@ def _catch_up(
     (changes,) = yield [ChangesOp(namespace, since(entry.newest), wanted)]
     changes = cast(Changes, changes)
     for row_key, value, updated_at in changes.rows:
+        if entry.recent.get(row_key) == updated_at:
+            continue  # read before, unchanged
         entry.index.apply(row_key, dict(value))
+        entry.recent[row_key] = updated_at
         entry.newest = max(entry.newest, updated_at)
+    cut = since(entry.newest)
+    entry.recent = {k: t for k, t in entry.recent.items() if t >= cut}
     if changes.total > scan_limit - 1 or changes.total != len(entry.index):
         _CACHE.drop(store, namespace, key)  # a delete, or more rows than an index keeps
         return False
