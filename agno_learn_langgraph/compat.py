@@ -188,10 +188,11 @@ def store_changes_index_sql() -> str:
 
 def store_changes_sql(
     namespace: tuple[str, ...], since: Any, filter: Mapping[str, Any] | None
-) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
-    """Two queries on ``namespace`` (its own prefix, no sub-namespaces): ``key, value,
-    updated_at`` of the rows written at or after ``since`` (a ``datetime``), and ``n``, the
-    number of rows; both keep only values containing ``filter`` (jsonb ``@>``)."""
+) -> tuple[str, tuple[Any, ...]]:
+    """One query on ``namespace`` (its own prefix, no sub-namespaces): a row ``key, value,
+    updated_at`` (``n`` null) per row written at or after ``since`` (a ``datetime``), then one
+    row whose ``n`` is the namespace's row count (the rest null); both keep only values
+    containing ``filter`` (jsonb ``@>``)."""
     import json
 
     where = "prefix = %s"
@@ -199,9 +200,9 @@ def store_changes_sql(
     if filter:
         where += " AND value @> %s::jsonb"
         params = (*params, json.dumps(dict(filter)))
-    changed = (
-        f"SELECT key, value, updated_at FROM {STORE_TABLE} WHERE {where} AND updated_at >= %s",
-        (*params, since),
+    sql = (
+        f"SELECT key, value, updated_at, NULL::bigint AS n FROM {STORE_TABLE} "
+        f"WHERE {where} AND updated_at >= %s "
+        f"UNION ALL SELECT NULL, NULL, NULL, count(*) FROM {STORE_TABLE} WHERE {where}"
     )
-    count = (f"SELECT count(*) AS n FROM {STORE_TABLE} WHERE {where}", params)
-    return changed, count
+    return sql, (*params, since, *params)

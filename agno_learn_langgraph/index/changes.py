@@ -57,11 +57,10 @@ def _sql(op: ChangesOp) -> Any:
     )
 
 
-def _changes(rows: list[Any], count: Any) -> Changes:
-    ordered = sorted(rows, key=lambda r: r["updated_at"])
-    return Changes(
-        [(r["key"], r["value"], r["updated_at"]) for r in ordered], int(count["n"]) if count else 0
-    )
+def _changes(rows: list[Any]) -> Changes:
+    total = next((int(r["n"]) for r in rows if r["n"] is not None), 0)
+    ordered = sorted((r for r in rows if r["n"] is None), key=lambda r: r["updated_at"])
+    return Changes([(r["key"], r["value"], r["updated_at"]) for r in ordered], total)
 
 
 _indexed: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -83,15 +82,13 @@ class ChangeReader:
         self.store = store
 
     def run(self, op: ChangesOp) -> Changes:
-        (changed, count) = _sql(op)
-        with compat.pg_cursor(self.store) as cur:
-            if _needs_index(self.store):
+        if _needs_index(self.store):
+            with compat.pg_cursor(self.store) as cur:
                 cur.execute(compat.store_changes_index_sql())
-            cur.execute(*changed)
+        with compat.pg_cursor(self.store) as cur:
+            cur.execute(*_sql(op))
             rows = cur.fetchall()
-            cur.execute(*count)
-            n = cur.fetchone()
-        return _changes(rows, n)
+        return _changes(rows)
 
     async def arun(self, op: ChangesOp) -> Changes:
         return await asyncio.to_thread(self.run, op)
@@ -105,15 +102,13 @@ class _AsyncChangeReader(ChangeReader):
         return asyncio.run_coroutine_threadsafe(self.arun(op), loop).result()
 
     async def arun(self, op: ChangesOp) -> Changes:
-        (changed, count) = _sql(op)
-        async with compat.pg_acursor(self.store) as cur:
-            if _needs_index(self.store):
+        if _needs_index(self.store):
+            async with compat.pg_acursor(self.store) as cur:
                 await cur.execute(compat.store_changes_index_sql())
-            await cur.execute(*changed)
+        async with compat.pg_acursor(self.store) as cur:
+            await cur.execute(*_sql(op))
             rows = await cur.fetchall()
-            await cur.execute(*count)
-            n = await cur.fetchone()
-        return _changes(rows, n)
+        return _changes(rows)
 
 
 def change_reader(store: Any) -> ChangeReader | None:
