@@ -187,22 +187,12 @@ def store_changes_index_sql() -> str:
 
 
 def store_changes_sql(
-    namespace: tuple[str, ...], since: Any, filter: Mapping[str, Any] | None
+    prefixes: Sequence[tuple[str, ...]], since: Any
 ) -> tuple[str, tuple[Any, ...]]:
-    """One query on ``namespace`` (its own prefix, no sub-namespaces): a row ``key, value,
-    updated_at`` (``n`` null) per row written at or after ``since`` (a ``datetime``), then one
-    row whose ``n`` is the namespace's row count (the rest null); both keep only values
-    containing ``filter`` (jsonb ``@>``)."""
-    import json
-
-    where = "prefix = %s"
-    params: tuple[Any, ...] = (".".join(namespace),)
-    if filter:
-        where += " AND value @> %s::jsonb"
-        params = (*params, json.dumps(dict(filter)))
+    """``prefix, key, value, updated_at`` of the rows of the namespaces ``prefixes`` (their own
+    prefixes, no sub-namespaces) written at or after ``since`` (a ``datetime``)."""
     sql = (
-        f"SELECT key, value, updated_at, NULL::bigint AS n FROM {STORE_TABLE} "
-        f"WHERE {where} AND updated_at >= %s "
-        f"UNION ALL SELECT NULL, NULL, NULL, count(*) FROM {STORE_TABLE} WHERE {where}"
+        f"SELECT prefix, key, value, updated_at FROM {STORE_TABLE} "
+        "WHERE prefix = ANY(%s) AND updated_at >= %s"
     )
-    return sql, (*params, since, *params)
+    return sql, ([".".join(ns) for ns in prefixes], since)

@@ -65,7 +65,7 @@ def test_foreign_adds_and_updates_are_applied_without_a_rescan(
         assert len(scans) == 1  # caught up from the changed rows only
 
 
-def test_a_foreign_delete_is_seen_through_a_rebuild(
+def test_a_foreign_delete_is_applied_from_its_tombstone(
     pg_database: Any, scans: list[tuple[str, ...]]
 ) -> None:
     pg_database.reset()
@@ -76,7 +76,7 @@ def test_a_foreign_delete_is_seen_through_a_rebuild(
         assert "Hates coffee" in _texts(machine, reader.store, "coffee")
         run_plan(writer.store, user_memory.delete_memory(USER, doomed.id))
         assert _texts(machine, reader.store, "coffee") == ["Drinks oat-milk coffee"]
-        assert len(scans) == 2  # the count disagreed: rebuilt
+        assert len(scans) == 1  # the tombstone was read with the changed rows: no rescan
 
 
 async def test_the_async_store_catches_up_too(
@@ -94,3 +94,20 @@ async def test_the_async_store_catches_up_too(
         second = await arecall(machine, reader.store, SCOPE, "bees honey")
         assert next(m.text for m in second.memories) == "Sells bees honey"
         assert len(scans) == 1
+
+
+def test_tombstones_are_written_on_postgres_only(pg_database: Any) -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from agno_learn_langgraph.index.changes import TOMBSTONES
+
+    pg_database.reset()
+    memory = InMemoryStore()
+    with open_store(pg_database.url) as pg:
+        for store in (memory, pg.store):
+            added, _ = run_plan(store, user_memory.add_memory(USER, "Short-lived", PROV))
+            run_plan(store, user_memory.delete_memory(USER, added.id))
+        assert pg.store.list_namespaces(prefix=TOMBSTONES) == [
+            (*TOMBSTONES, *user_memory.memory_namespace(USER))
+        ]
+    assert memory.list_namespaces(prefix=TOMBSTONES) == []

@@ -24,7 +24,7 @@ from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import PlanOp
 from agno_learn_langgraph.core.runner import BatchExecutor
 from agno_learn_langgraph.index.cache import _CACHE
-from agno_learn_langgraph.index.changes import ChangesOp, change_reader
+from agno_learn_langgraph.index.changes import ChangesOp, change_reader, tombstone_namespace
 from agno_learn_langgraph.index.vectors import (
     EmbedQueryOp,
     OwnOp,
@@ -48,22 +48,32 @@ def version_key(namespace: tuple[str, ...]) -> str:
 _Stamps = dict[tuple[str, ...], str]
 
 
-def _stamped(ops: list[Op]) -> tuple[list[Op], _Stamps]:
-    touched = {
-        op.namespace
-        for op in ops
-        if isinstance(op, PutOp)
+def _ranked(op: Op) -> bool:
+    return (
+        isinstance(op, PutOp)
         and len(op.namespace) > 2
         and op.namespace[1] in RANKED_STORES
         and op.namespace[0] == ROOT
-    }
-    if not touched:
+    )
+
+
+def _stamped(store: BaseStore, ops: list[Op]) -> tuple[list[Op], _Stamps]:
+    """``ops`` plus a fresh version stamp per ranked namespace they write and, on PostgreSQL,
+    a tombstone per delete (other processes' cached indexes catch up with it, index.changes)."""
+    written = [cast(PutOp, op) for op in ops if _ranked(op)]
+    if not written:
         return ops, {}
-    stamps = {ns: uuid.uuid4().hex for ns in sorted(touched)}
+    stamps = {ns: uuid.uuid4().hex for ns in sorted({op.namespace for op in written})}
     puts = [
         PutOp(VERSIONS_NAMESPACE, version_key(ns), {"v": v}, index=False)
         for ns, v in stamps.items()
     ]
+    if any(op.value is None for op in written) and change_reader(store) is not None:
+        puts += [
+            PutOp(tombstone_namespace(op.namespace), op.key, {"deleted": True}, index=False)
+            for op in written
+            if op.value is None
+        ]
     return [*ops, *puts], stamps
 
 
@@ -134,7 +144,7 @@ def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
     results: list[Result] = []
     if ops:
-        stamped_ops, stamps = _stamped(ops)
+        stamped_ops, stamps = _stamped(store, ops)
         results = _committed(store, ops, store.batch(stamped_ops), stamps)
     if not own:
         return results
@@ -153,7 +163,7 @@ async def _abatch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[An
     async def store_part() -> list[Result]:
         if not ops:
             return []
-        stamped_ops, stamps = _stamped(ops)
+        stamped_ops, stamps = _stamped(store, ops)
         return _committed(store, ops, await store.abatch(stamped_ops), stamps)
 
     if not own:

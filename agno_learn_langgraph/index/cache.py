@@ -138,8 +138,10 @@ class _IndexCache:
         entry: _Cached,
         version: str | None,
         generation: int,
+        applied: int,
     ) -> bool:
-        """Mark ``entry`` current as of ``version`` after rows were applied to it in place;
+        """Mark ``entry`` current as of ``version`` after ``applied`` rows were applied to it in
+        place (counted against the bound like this process's writes);
         drop it instead when this process wrote its namespace meanwhile (a row read may be
         older than that write) or it left the cache. Returns whether it was kept."""
         with self._lock:
@@ -151,10 +153,9 @@ class _IndexCache:
                 self._drop(group, key)
                 return False
             self._nbytes -= entry.nbytes
-            self._items -= entry.items
-            entry.items = len(entry.index)
+            entry.items += applied
             entry.measure()
-            self._items += entry.items
+            self._items += applied
             self._nbytes += entry.nbytes
             entry.version = version
             entry.built_at = time.monotonic()  # every row written since was read

@@ -3,9 +3,11 @@
 When another process writes a ranked namespace its version stamp changes (``index.batches``).
 On a ``PostgresStore`` / ``AsyncPostgresStore`` the reader then reads only the rows written
 since the cached index last caught up (``updated_at`` at or after its cursor less
-:data:`CATCH_UP_MARGIN_S`, through ``compat``) and the namespace's row count, applies the rows to
-the cached index in place, and keeps it when the count agrees (a delete by another process
-changes the count and falls back to the full scan). Other stores rebuild as before.
+:data:`CATCH_UP_MARGIN_S`, through ``compat``, on an index of this package's) and applies them to
+the cached index in place. A delete made through this package's plans leaves a tombstone row
+(:func:`tombstone_namespace`, written by ``index.batches`` on PostgreSQL only) that the same read
+returns. Other stores rebuild as before. A delete that bypasses the plans (a raw
+``store.delete``) is not seen by another process's cached index until it is rebuilt.
 """
 
 from __future__ import annotations
@@ -18,9 +20,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agno_learn_langgraph import compat
+from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import SideOp
 
-__all__ = ["CATCH_UP_MARGIN_S", "Changes", "ChangesOp", "change_reader"]
+__all__ = [
+    "CATCH_UP_MARGIN_S",
+    "TOMBSTONES",
+    "Changes",
+    "ChangesOp",
+    "change_reader",
+    "tombstone_namespace",
+]
+
+TOMBSTONES = (ROOT, "tombstones")
+"""Tombstones of ranked namespaces' deleted keys live under ``(*TOMBSTONES, *namespace)``."""
+
+
+def tombstone_namespace(namespace: tuple[str, ...]) -> tuple[str, ...]:
+    """Where deletes from ``namespace`` leave their tombstones (key: the deleted key)."""
+    return (*TOMBSTONES, *namespace)
+
 
 CATCH_UP_MARGIN_S = 2.0
 """Rows this much older than the newest row seen are read again: ``updated_at`` is the writing
@@ -33,15 +52,12 @@ class ChangesOp(SideOp):
 
     namespace: tuple[str, ...]
     since: datetime
-    filter_json: str = ""
 
 
 @dataclass
 class Changes:
-    rows: list[tuple[str, dict[str, Any], datetime]]
-    """``(key, value, updated_at)``, oldest first."""
-    total: int
-    """Rows the namespace holds (matching the filter)."""
+    rows: list[tuple[str, dict[str, Any] | None, datetime]]
+    """``(key, value, updated_at)``, oldest first; ``None``: a tombstone (deleted)."""
 
 
 def since(newest: datetime) -> datetime:
@@ -49,18 +65,16 @@ def since(newest: datetime) -> datetime:
     return newest - timedelta(seconds=CATCH_UP_MARGIN_S)
 
 
-def _sql(op: ChangesOp) -> Any:
-    import json
+def _sql(op: ChangesOp) -> tuple[str, tuple[Any, ...]]:
+    return compat.store_changes_sql([op.namespace, tombstone_namespace(op.namespace)], op.since)
 
-    return compat.store_changes_sql(
-        op.namespace, op.since, json.loads(op.filter_json) if op.filter_json else None
+
+def _changes(op: ChangesOp, rows: list[Any]) -> Changes:
+    own = ".".join(op.namespace)
+    ordered = sorted(rows, key=lambda r: (r["updated_at"], r["prefix"] != own))
+    return Changes(
+        [(r["key"], r["value"] if r["prefix"] == own else None, r["updated_at"]) for r in ordered]
     )
-
-
-def _changes(rows: list[Any]) -> Changes:
-    total = next((int(r["n"]) for r in rows if r["n"] is not None), 0)
-    ordered = sorted((r for r in rows if r["n"] is None), key=lambda r: r["updated_at"])
-    return Changes([(r["key"], r["value"], r["updated_at"]) for r in ordered], total)
 
 
 _indexed: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -88,7 +102,7 @@ class ChangeReader:
         with compat.pg_cursor(self.store) as cur:
             cur.execute(*_sql(op))
             rows = cur.fetchall()
-        return _changes(rows)
+        return _changes(op, rows)
 
     async def arun(self, op: ChangesOp) -> Changes:
         return await asyncio.to_thread(self.run, op)
@@ -108,7 +122,7 @@ class _AsyncChangeReader(ChangeReader):
         async with compat.pg_acursor(self.store) as cur:
             await cur.execute(*_sql(op))
             rows = await cur.fetchall()
-        return _changes(rows)
+        return _changes(op, rows)
 
 
 def change_reader(store: Any) -> ChangeReader | None:

@@ -18,7 +18,7 @@ from langgraph.store.base import GetOp, Item
 from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first, search_all
 from agno_learn_langgraph.core.runner import current_store
 from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, version_key
-from agno_learn_langgraph.index.cache import _CACHE, _Cached, _TooBig
+from agno_learn_langgraph.index.cache import _CACHE, _Cached, _matches, _TooBig
 from agno_learn_langgraph.index.changes import Changes, ChangesOp, change_reader, since
 from agno_learn_langgraph.index.lexical import tokenizer
 from agno_learn_langgraph.index.segments import NamespaceIndex
@@ -108,25 +108,27 @@ def _catch_up(
     whether ``entry`` is now current (else the caller rebuilds)."""
     generation = _CACHE.generation(store, namespace)
     if isinstance(entry.index, _TooBig):  # nothing kept: the store searches that namespace
-        return _CACHE.caught_up(store, namespace, key, entry, version, generation)
+        return _CACHE.caught_up(store, namespace, key, entry, version, generation, 0)
     if entry.newest is None or change_reader(store) is None:
         _CACHE.drop(store, namespace, key)
         return False
-    wanted = json.dumps(filter, sort_keys=True) if filter else ""
-    (changes,) = yield [ChangesOp(namespace, since(entry.newest), wanted)]
-    changes = cast(Changes, changes)
-    for row_key, value, updated_at in changes.rows:
-        if entry.recent.get(row_key) == updated_at:
+    (changes,) = yield [ChangesOp(namespace, since(entry.newest))]
+    applied = 0
+    for row_key, value, updated_at in cast(Changes, changes).rows:
+        seen = row_key if value is not None else f"\0{row_key}"  # a tombstone
+        if entry.recent.get(seen) == updated_at:
             continue  # read before, unchanged
-        entry.index.apply(row_key, dict(value))
-        entry.recent[row_key] = updated_at
+        keep = value is not None and _matches(value, filter)
+        entry.index.apply(row_key, dict(value) if keep and value is not None else None)
+        entry.recent[seen] = updated_at
+        applied += 1
         entry.newest = max(entry.newest, updated_at)
     cut = since(entry.newest)
     entry.recent = {k: t for k, t in entry.recent.items() if t >= cut}
-    if changes.total > scan_limit - 1 or changes.total != len(entry.index):
-        _CACHE.drop(store, namespace, key)  # a delete, or more rows than an index keeps
+    if entry.items + applied >= scan_limit and len(entry.index) >= scan_limit:
+        _CACHE.drop(store, namespace, key)  # more rows than an index keeps: rebuild
         return False
-    return _CACHE.caught_up(store, namespace, key, entry, version, generation)
+    return _CACHE.caught_up(store, namespace, key, entry, version, generation, applied)
 
 
 def ranked_namespace(
