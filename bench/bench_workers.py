@@ -425,7 +425,7 @@ def main(quick: bool = False) -> str:
         table(
             [
                 "recovery grace",
-                "killed → learned s",
+                "killed → recovery reported s",
                 "recovered",
                 "learned (times)",
                 "outbox",
@@ -476,6 +476,8 @@ def main(quick: bool = False) -> str:
         "measured in the same run with the catch-up disabled: the reader rebuilds the index "
         "from a full scan. `catch-up` reads the rows written since (`index.changes`). The loop "
         "stall is the largest lateness of a 1 ms sleeper during the `after` recalls.",
+        "- Recovery: `learned (times)` counts the killed turn's memory after recovery (target "
+        "1); the time is from the SIGKILL to the recovering worker's report.",
         *[f"- {n}" for n in notes],
     ]
     return write_result("workers", "\n".join(out))
