@@ -8,6 +8,8 @@ upgrade that changes one fails that test by name instead of misbehaving elsewher
 * ``PostgresStore._cursor`` / ``AsyncPostgresStore._cursor``: a cursor the store's own way (its
   lock when it shares one connection), and ``AsyncPostgresStore.loop``, the loop it runs on;
 * the ``store_vectors`` table of ``langgraph-checkpoint-postgres`` and pgvector's binary format;
+* the ``store`` table's ``prefix``/``key``/``value``/``updated_at`` columns, read to catch up
+  with other processes' writes (``index.changes``) and given one index of this package's;
 * ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``;
 * a wrapper's ``_store`` (the LangGraph server hands nodes ``BatchedStore(store)``) and
   ``_index_config`` (the server's ``GrpcStore``), to find the index behind a wrapper.
@@ -26,6 +28,8 @@ import numpy as np
 
 __all__ = [
     "SEND_TRIGGER",
+    "STORE_CHANGES_INDEX",
+    "STORE_TABLE",
     "STORE_VECTORS_TABLE",
     "async_store_loop",
     "decode_pgvector",
@@ -37,6 +41,8 @@ __all__ = [
     "run_checkpointer",
     "started_by_send",
     "store_chain",
+    "store_changes_index_sql",
+    "store_changes_sql",
     "store_vectors_sql",
     "unwrap_store",
 ]
@@ -177,3 +183,30 @@ def decode_pgvector(raw: Any, dtype: str) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return vector if vector.ndim == 1 else None
+
+
+# -- the store table (rows changed since a time) --------------------------------------------------
+
+STORE_TABLE = "store"
+"""Where ``PostgresStore`` keeps items: ``(prefix, key, value jsonb, created_at, updated_at, ...)``,
+``updated_at`` being the writing transaction's start time."""
+STORE_CHANGES_INDEX = "learning_store_prefix_updated_at_idx"
+"""This package's index on ``store (prefix, updated_at)``: a catch-up read touches changed rows
+only."""
+
+
+def store_changes_index_sql() -> str:
+    """Idempotent DDL creating :data:`STORE_CHANGES_INDEX`."""
+    return f"CREATE INDEX IF NOT EXISTS {STORE_CHANGES_INDEX} ON {STORE_TABLE} (prefix, updated_at)"
+
+
+def store_changes_sql(
+    prefixes: Sequence[tuple[str, ...]], since: Any
+) -> tuple[str, tuple[Any, ...]]:
+    """``prefix, key, value, updated_at`` of the rows of the namespaces ``prefixes`` (their own
+    prefixes, no sub-namespaces) written at or after ``since`` (a ``datetime``)."""
+    sql = (
+        f"SELECT prefix, key, value, updated_at FROM {STORE_TABLE} "
+        "WHERE prefix = ANY(%s) AND updated_at >= %s"
+    )
+    return sql, ([".".join(ns) for ns in prefixes], since)

@@ -20,6 +20,7 @@ MODULES = {
     "bench_concurrency.py": "concurrency",
     "bench_quality.py": "quality",
     "bench_tokens.py": "tokens",
+    "bench_workers.py": "workers",
 }
 
 

@@ -103,6 +103,45 @@ async def test_the_async_postgres_store_cursor_and_loop(pg_url: str) -> None:
             assert await cur.fetchone() == {"one": 1}
 
 
+# -- the store table: rows changed since a time, and this package's index on it ------------------
+
+
+def test_store_changes_sql_reads_the_rows_written_since_in_the_given_namespaces(
+    pg_database: Any,
+) -> None:
+    import datetime as dt
+
+    pg_database.reset()
+    ns = ("learning", "user_memory", "changes-probe")
+    with open_store(pg_database.url) as backend:
+        store = backend.store
+        store.put(ns, "old", {"search_text": "old", "status": "active"})
+        store.put((*ns, "child"), "nested", {"search_text": "not this namespace"})
+        for _ in range(2):  # idempotent
+            with compat.pg_cursor(store) as cur:
+                cur.execute(compat.store_changes_index_sql())
+        with compat.pg_cursor(store) as cur:
+            cur.execute("SELECT now() AS t")
+            cut = cur.fetchone()["t"]
+        store.put(ns, "new", {"search_text": "new", "status": "active"})
+        store.put(ns, "hidden", {"search_text": "proposed", "status": "proposed"})
+
+        tomb = ("learning", "tombstones", *ns)
+        store.put(tomb, "old", {"deleted": True})
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*compat.store_changes_sql([ns, tomb], cut))
+            rows = cur.fetchall()
+        got = sorted((r["prefix"], r["key"]) for r in rows)
+        assert got == [(".".join(tomb), "old"), (".".join(ns), "hidden"), (".".join(ns), "new")]
+        assert all(isinstance(r["updated_at"], dt.datetime) for r in rows)
+        assert {r["value"].get("search_text") for r in rows} == {"new", "proposed", None}
+        with compat.pg_cursor(store) as cur:
+            cur.execute(
+                "SELECT 1 FROM pg_indexes WHERE indexname = %s", (compat.STORE_CHANGES_INDEX,)
+            )
+            assert cur.fetchone() is not None
+
+
 # -- the store_vectors table and pgvector's binary format ----------------------------------------
 
 

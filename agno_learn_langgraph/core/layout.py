@@ -12,6 +12,7 @@ Namespace layout (labels containing ``.`` or ``%`` are percent-encoded: ``alice@
     ("learning", "proposals")                         key "prop_..."
     ("learning", "cursors", <thread>)                 key "extraction"
     ("learning", "versions")                          key "<namespace joined by />" (index stamps)
+    ("learning", "tombstones", *<ranked namespace>)   key <deleted key> (PostgreSQL only)
 
 where ``*<ns>`` is ``("global",)``, ``("user", <user>)`` or ``("ns", <custom name>)``.
 """

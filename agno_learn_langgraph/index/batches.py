@@ -24,6 +24,7 @@ from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import PlanOp
 from agno_learn_langgraph.core.runner import BatchExecutor
 from agno_learn_langgraph.index.cache import _CACHE
+from agno_learn_langgraph.index.changes import ChangesOp, change_reader, tombstone_namespace
 from agno_learn_langgraph.index.vectors import (
     EmbedQueryOp,
     OwnOp,
@@ -47,35 +48,67 @@ def version_key(namespace: tuple[str, ...]) -> str:
 _Stamps = dict[tuple[str, ...], str]
 
 
-def _stamped(ops: list[Op]) -> tuple[list[Op], _Stamps]:
-    touched = {
-        op.namespace
-        for op in ops
-        if isinstance(op, PutOp)
+def _ranked(op: Op) -> bool:
+    return (
+        isinstance(op, PutOp)
         and len(op.namespace) > 2
         and op.namespace[1] in RANKED_STORES
         and op.namespace[0] == ROOT
-    }
-    if not touched:
+    )
+
+
+def _stamped(store: BaseStore, ops: list[Op]) -> tuple[list[Op], _Stamps]:
+    """``ops`` plus a fresh version stamp per ranked namespace they write and, on PostgreSQL,
+    a tombstone per delete (other processes' cached indexes catch up with it, index.changes)."""
+    written = [cast(PutOp, op) for op in ops if _ranked(op)]
+    if not written:
         return ops, {}
-    stamps = {ns: uuid.uuid4().hex for ns in sorted(touched)}
+    stamps = {ns: uuid.uuid4().hex for ns in sorted({op.namespace for op in written})}
     puts = [
         PutOp(VERSIONS_NAMESPACE, version_key(ns), {"v": v}, index=False)
         for ns, v in stamps.items()
     ]
+    if any(op.value is None for op in written) and change_reader(store) is not None:
+        puts += [
+            PutOp(tombstone_namespace(op.namespace), op.key, {"deleted": True}, index=False)
+            for op in written
+            if op.value is None
+        ]
     return [*ops, *puts], stamps
 
 
-def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[OwnOp]]:
+_OWN = (EmbedQueryOp, VectorsOp, ChangesOp)
+_AnyOwn = OwnOp | ChangesOp
+
+
+def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[_AnyOwn]]:
     """Positions and ops for the store, positions and this package's own ops (see vectors)."""
-    store_at = [i for i, op in enumerate(ops) if not isinstance(op, EmbedQueryOp | VectorsOp)]
-    own_at = [i for i, op in enumerate(ops) if isinstance(op, EmbedQueryOp | VectorsOp)]
+    store_at = [i for i, op in enumerate(ops) if not isinstance(op, _OWN)]
+    own_at = [i for i, op in enumerate(ops) if isinstance(op, _OWN)]
     return (
         store_at,
         [cast(Op, ops[i]) for i in store_at],
         own_at,
-        [cast(OwnOp, ops[i]) for i in own_at],
+        [cast(_AnyOwn, ops[i]) for i in own_at],
     )
+
+
+def _run_own(store: BaseStore, op: _AnyOwn) -> Any:
+    if isinstance(op, ChangesOp):
+        reader = change_reader(store)
+        if reader is None:  # ranked plans only yield these ops on PostgreSQL
+            raise TypeError(f"{type(store).__name__} has no change reader.")
+        return reader.run(op)
+    return _own_source(store).run(op)
+
+
+async def _arun_own(store: BaseStore, op: _AnyOwn) -> Any:
+    if isinstance(op, ChangesOp):
+        reader = change_reader(store)
+        if reader is None:
+            raise TypeError(f"{type(store).__name__} has no change reader.")
+        return await reader.arun(op)
+    return await _own_source(store).arun(op)
 
 
 def _merge(n: int, *parts: tuple[list[int], list[Any]]) -> list[Any]:
@@ -111,12 +144,11 @@ def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
     store_at, ops, own_at, own = _split(plan_ops)
     results: list[Result] = []
     if ops:
-        stamped_ops, stamps = _stamped(ops)
+        stamped_ops, stamps = _stamped(store, ops)
         results = _committed(store, ops, store.batch(stamped_ops), stamps)
     if not own:
         return results
-    source = _own_source(store)
-    done = {op: source.run(op) for op in dict.fromkeys(own)}  # one embedding per query text
+    done = {op: _run_own(store, op) for op in dict.fromkeys(own)}  # one embedding per query text
     return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
 
 
@@ -131,14 +163,13 @@ async def _abatch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[An
     async def store_part() -> list[Result]:
         if not ops:
             return []
-        stamped_ops, stamps = _stamped(ops)
+        stamped_ops, stamps = _stamped(store, ops)
         return _committed(store, ops, await store.abatch(stamped_ops), stamps)
 
     if not own:
         return await store_part()
-    source = _own_source(store)
     unique = list(dict.fromkeys(own))  # one embedding per query text
-    results, *answers = await asyncio.gather(store_part(), *(source.arun(op) for op in unique))
+    results, *answers = await asyncio.gather(store_part(), *(_arun_own(store, op) for op in unique))
     done = dict(zip(unique, answers, strict=True))
     return _merge(len(plan_ops), (store_at, results), (own_at, [done[op] for op in own]))
 

@@ -2,7 +2,8 @@
 
 An entry is valid while its namespace's version stamp is unchanged (see ``index.batches``);
 this process's own writes are applied to the cached indexes in place (write-through), another
-process's write changes the stamp and the next reader rebuilds. Writes that bypass the plans
+process's write changes the stamp and the next reader catches the entry up with the rows written
+since (PostgreSQL, ``index.changes``) or rebuilds it (other stores). Writes that bypass the plans
 are picked up after :data:`CACHE_TTL_S` at the latest.
 """
 
@@ -13,7 +14,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.store.base import BaseStore, Op, PutOp
@@ -55,6 +56,11 @@ class _Cached:
     """Items counted against the cache bound: the index's size when cached, plus later writes."""
     nbytes: int = 0
     """Vector bytes counted against the cache bound."""
+    newest: Any = None
+    """The newest ``updated_at`` of the rows read into the index (``None``: unknown)."""
+    recent: dict[str, Any] = field(default_factory=dict)
+    """``updated_at`` of the rows read within the catch-up margin of :attr:`newest`, by key:
+    a catch-up reads them again and skips those unchanged."""
 
     def measure(self) -> None:
         self.nbytes = self.index.nbytes if isinstance(self.index, VectorIndex) else 0
@@ -109,11 +115,59 @@ class _IndexCache:
             hit = group.get(key) if group is not None else None
             if hit is None or entries is None or group is None:
                 return None
-            if hit.version != version or time.monotonic() - hit.built_at > CACHE_TTL_S:
+            if time.monotonic() - hit.built_at > CACHE_TTL_S:
                 self._drop(group, key)
                 return None
+            if hit.version != version:
+                return None  # kept: stale() may catch it up
             entries.move_to_end(namespace)
             return hit
+
+    def stale(self, store: BaseStore, namespace: tuple[str, ...], key: Hashable) -> _Cached | None:
+        """The cached entry of ``key`` whatever its version (for a catch-up), or ``None``."""
+        with self._lock:
+            entries = self._entries.get(store)
+            group = entries.get(namespace) if entries is not None else None
+            return group.get(key) if group is not None else None
+
+    def caught_up(
+        self,
+        store: BaseStore,
+        namespace: tuple[str, ...],
+        key: Hashable,
+        entry: _Cached,
+        version: str | None,
+        generation: int,
+        applied: int,
+    ) -> bool:
+        """Mark ``entry`` current as of ``version`` after ``applied`` rows were applied to it in
+        place (counted against the bound like this process's writes);
+        drop it instead when this process wrote its namespace meanwhile (a row read may be
+        older than that write) or it left the cache. Returns whether it was kept."""
+        with self._lock:
+            entries = self._entries.get(store)
+            group = entries.get(namespace) if entries is not None else None
+            if entries is None or group is None or group.get(key) is not entry:
+                return False
+            if self._slots(store)[hash(namespace) % _WRITE_SLOTS] != generation:
+                self._drop(group, key)
+                return False
+            self._nbytes -= entry.nbytes
+            entry.items += applied
+            entry.measure()
+            self._items += applied
+            self._nbytes += entry.nbytes
+            entry.version = version
+            entry.built_at = time.monotonic()  # every row written since was read
+            entries.move_to_end(namespace)
+            return True
+
+    def drop(self, store: BaseStore, namespace: tuple[str, ...], key: Hashable) -> None:
+        with self._lock:
+            entries = self._entries.get(store)
+            group = entries.get(namespace) if entries is not None else None
+            if group is not None and key in group:
+                self._drop(group, key)
 
     def put(
         self,

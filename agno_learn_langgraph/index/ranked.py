@@ -18,7 +18,8 @@ from langgraph.store.base import GetOp, Item
 from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first, search_all
 from agno_learn_langgraph.core.runner import current_store
 from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, version_key
-from agno_learn_langgraph.index.cache import _CACHE, _Cached, _TooBig
+from agno_learn_langgraph.index.cache import _CACHE, _Cached, _matches, _TooBig
+from agno_learn_langgraph.index.changes import Changes, ChangesOp, change_reader, since
 from agno_learn_langgraph.index.lexical import tokenizer
 from agno_learn_langgraph.index.segments import NamespaceIndex
 from agno_learn_langgraph.index.vectors import (
@@ -65,7 +66,8 @@ def _cached_namespace(
     The namespace's version stamp is read with ``also`` (their results are returned too) in one
     round trip; a second one scans the namespace when the cached index is missing or stale. An
     index built from a scan is cached only if this process did not write the namespace
-    meanwhile (see :meth:`_IndexCache.generation`).
+    meanwhile (see :meth:`_IndexCache.generation`). On PostgreSQL a stale cached index is
+    caught up with the rows written since instead (``index.changes``): one small read.
     """
     store = current_store()
     key = (json.dumps(filter, sort_keys=True), kind)
@@ -74,13 +76,59 @@ def _cached_namespace(
     cached = _CACHE.get(store, namespace, key, version) if store is not None else None
     if cached is not None:
         return cached.index, answers
+    stale = _CACHE.stale(store, namespace, key) if store is not None else None
+    if stale is not None and (
+        yield from _catch_up(store, namespace, key, stale, version, filter, scan_limit)
+    ):
+        return stale.index, answers
     generation = _CACHE.generation(store, namespace) if store is not None else 0
     (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
-    index = build(newest_first(as_items(items)))
+    ordered = newest_first(as_items(items))
+    index = build(ordered)
     if store is not None:
         entry = _Cached(version, time.monotonic(), filter, index)
+        if ordered:
+            entry.newest = ordered[0].updated_at
+            cut = since(entry.newest)
+            entry.recent = {it.key: it.updated_at for it in ordered if it.updated_at >= cut}
         _CACHE.put(store, namespace, key, entry, generation)
     return index, answers
+
+
+def _catch_up(
+    store: Any,
+    namespace: tuple[str, ...],
+    key: Hashable,
+    entry: _Cached,
+    version: str | None,
+    filter: dict[str, Any] | None,
+    scan_limit: int,
+) -> Plan[bool]:
+    """Apply the rows written to ``namespace`` since ``entry`` was current (PostgreSQL only);
+    whether ``entry`` is now current (else the caller rebuilds)."""
+    generation = _CACHE.generation(store, namespace)
+    if isinstance(entry.index, _TooBig):  # nothing kept: the store searches that namespace
+        return _CACHE.caught_up(store, namespace, key, entry, version, generation, 0)
+    if entry.newest is None or change_reader(store) is None:
+        _CACHE.drop(store, namespace, key)
+        return False
+    (changes,) = yield [ChangesOp(namespace, since(entry.newest))]
+    applied = 0
+    for row_key, value, updated_at in cast(Changes, changes).rows:
+        seen = row_key if value is not None else f"\0{row_key}"  # a tombstone
+        if entry.recent.get(seen) == updated_at:
+            continue  # read before, unchanged
+        keep = value is not None and _matches(value, filter)
+        entry.index.apply(row_key, dict(value) if keep and value is not None else None)
+        entry.recent[seen] = updated_at
+        applied += 1
+        entry.newest = max(entry.newest, updated_at)
+    cut = since(entry.newest)
+    entry.recent = {k: t for k, t in entry.recent.items() if t >= cut}
+    if entry.items + applied >= scan_limit and len(entry.index) >= scan_limit:
+        _CACHE.drop(store, namespace, key)  # more rows than an index keeps: rebuild
+        return False
+    return _CACHE.caught_up(store, namespace, key, entry, version, generation, applied)
 
 
 def ranked_namespace(

@@ -1,0 +1,139 @@
+"""Catching a cached index up with other processes' writes, on PostgreSQL, without a rebuild.
+
+When another process writes a ranked namespace its version stamp changes (``index.batches``).
+On a ``PostgresStore`` / ``AsyncPostgresStore`` the reader then reads only the rows written
+since the cached index last caught up (``updated_at`` at or after its cursor less
+:data:`CATCH_UP_MARGIN_S`, through ``compat``, on an index of this package's) and applies them to
+the cached index in place. A delete made through this package's plans leaves a tombstone row
+(:func:`tombstone_namespace`, written by ``index.batches`` on PostgreSQL only) that the same read
+returns. Other stores rebuild as before. A delete that bypasses the plans (a raw
+``store.delete``) is not seen by another process's cached index until it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from agno_learn_langgraph import compat
+from agno_learn_langgraph.core.layout import ROOT
+from agno_learn_langgraph.core.plans import SideOp
+
+__all__ = [
+    "CATCH_UP_MARGIN_S",
+    "TOMBSTONES",
+    "Changes",
+    "ChangesOp",
+    "change_reader",
+    "tombstone_namespace",
+]
+
+TOMBSTONES = (ROOT, "tombstones")
+"""Tombstones of ranked namespaces' deleted keys live under ``(*TOMBSTONES, *namespace)``."""
+
+
+def tombstone_namespace(namespace: tuple[str, ...]) -> tuple[str, ...]:
+    """Where deletes from ``namespace`` leave their tombstones (key: the deleted key)."""
+    return (*TOMBSTONES, *namespace)
+
+
+CATCH_UP_MARGIN_S = 2.0
+"""Rows this much older than the newest row seen are read again: ``updated_at`` is the writing
+transaction's start, so a transaction committed after a younger one is still read."""
+
+
+@dataclass(frozen=True)
+class ChangesOp(SideOp):
+    """Rows of ``namespace`` written since ``since`` (result: :class:`Changes`)."""
+
+    namespace: tuple[str, ...]
+    since: datetime
+
+
+@dataclass
+class Changes:
+    rows: list[tuple[str, dict[str, Any] | None, datetime]]
+    """``(key, value, updated_at)``, oldest first; ``None``: a tombstone (deleted)."""
+
+
+def since(newest: datetime) -> datetime:
+    """The catch-up cursor for an index whose newest row was written at ``newest``."""
+    return newest - timedelta(seconds=CATCH_UP_MARGIN_S)
+
+
+def _sql(op: ChangesOp) -> tuple[str, tuple[Any, ...]]:
+    return compat.store_changes_sql([op.namespace, tombstone_namespace(op.namespace)], op.since)
+
+
+def _changes(op: ChangesOp, rows: list[Any]) -> Changes:
+    own = ".".join(op.namespace)
+    ordered = sorted(rows, key=lambda r: (r["updated_at"], r["prefix"] != own))
+    return Changes(
+        [(r["key"], r["value"] if r["prefix"] == own else None, r["updated_at"]) for r in ordered]
+    )
+
+
+_indexed: weakref.WeakSet[Any] = weakref.WeakSet()
+_indexed_lock = threading.Lock()
+
+
+def _needs_index(store: Any) -> bool:
+    with _indexed_lock:
+        if store in _indexed:
+            return False
+        _indexed.add(store)
+        return True
+
+
+class ChangeReader:
+    """Reads :class:`ChangesOp` on a ``PostgresStore``."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def run(self, op: ChangesOp) -> Changes:
+        if _needs_index(self.store):
+            with compat.pg_cursor(self.store) as cur:
+                cur.execute(compat.store_changes_index_sql())
+        with compat.pg_cursor(self.store) as cur:
+            cur.execute(*_sql(op))
+            rows = cur.fetchall()
+        return _changes(op, rows)
+
+    async def arun(self, op: ChangesOp) -> Changes:
+        return await asyncio.to_thread(self.run, op)
+
+
+class _AsyncChangeReader(ChangeReader):
+    """Reads :class:`ChangesOp` on an ``AsyncPostgresStore`` (on its connection)."""
+
+    def run(self, op: ChangesOp) -> Changes:
+        loop = compat.async_store_loop(self.store)
+        return asyncio.run_coroutine_threadsafe(self.arun(op), loop).result()
+
+    async def arun(self, op: ChangesOp) -> Changes:
+        if _needs_index(self.store):
+            async with compat.pg_acursor(self.store) as cur:
+                await cur.execute(compat.store_changes_index_sql())
+        async with compat.pg_acursor(self.store) as cur:
+            await cur.execute(*_sql(op))
+            rows = await cur.fetchall()
+        return _changes(op, rows)
+
+
+def change_reader(store: Any) -> ChangeReader | None:
+    """How to read ``store``'s changed rows (behind its wrappers), or ``None`` (not PostgreSQL)."""
+    store = compat.unwrap_store(store)
+    try:
+        from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
+    except ImportError:  # pragma: no cover - langgraph-checkpoint-postgres is a dependency
+        return None
+    if isinstance(store, AsyncPostgresStore):
+        return _AsyncChangeReader(store)
+    if isinstance(store, PostgresStore):
+        return ChangeReader(store)
+    return None
