@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,19 +112,21 @@ class DevServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    """The test app (tests/server_app) under ``langgraph dev``, in a copy of its folder."""
-    work = tmp_path_factory.mktemp("server_app")
-    shutil.copytree(
-        SERVER_APP,
-        work,
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__", ".langgraph_api"),
-    )
+@contextmanager
+def serve_test_app(work: Path) -> Iterator[DevServer]:
+    """The test app (tests/server_app) under ``langgraph dev``, from a copy in ``work``."""
+    ignore = shutil.ignore_patterns("__pycache__", ".langgraph_api")
+    shutil.copytree(SERVER_APP, work, dirs_exist_ok=True, ignore=ignore)
     server = DevServer(work, work / "server.log")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """One server for a test module."""
+    with serve_test_app(tmp_path_factory.mktemp("server_app")) as server:
+        yield server

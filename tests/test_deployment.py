@@ -74,8 +74,8 @@ def test_the_generated_dockerfile_serves_every_recipe_and_the_drain_app(tmp_path
     dockerfile = (tmp_path / "Dockerfile").read_text()
     graphs = json.loads((ROOT / "langgraph.json").read_text())["graphs"]
     for name, spec in graphs.items():
-        assert f'"{name}": "/deps/main/{spec.removeprefix("./")}"' in dockerfile
-    assert "/deps/main/nodes/webapp.py:app" in dockerfile
+        assert f'"{name}": "/deps/{ROOT.name}/{spec.removeprefix("./")}"' in dockerfile
+    assert f"/deps/{ROOT.name}/nodes/webapp.py:app" in dockerfile  # named after the clone
 
 
 @pytest.mark.parametrize("graph", ["always", "agentic", "propose", "combined"])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
-from tests.langgraph_server import SERVER_APP, DevServer
+from tests.langgraph_server import DevServer, serve_test_app
 from tests.server_app.graphs import SLOW_EXTRACTION_S
 
 
@@ -182,20 +182,9 @@ async def test_a_run_without_a_user_id_fails_with_the_fix_in_the_message(
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[DevServer]:
-    import shutil
-
-    shutil.copytree(
-        SERVER_APP,
-        tmp_path,
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__", ".langgraph_api"),
-    )
-    server = DevServer(tmp_path, tmp_path / "server.log")
-    server.start()
-    try:
+    """A server of the test's own: the test stops and restarts it."""
+    with serve_test_app(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_sigterm_drains_the_pending_extraction_and_a_restart_finds_it(
