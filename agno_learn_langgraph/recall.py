@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any
 
 from langchain_core.messages import BaseMessage, convert_to_messages
 from langgraph.store.base import BaseStore
@@ -24,12 +24,12 @@ from agno_learn_langgraph.config import (
     EntityMemoryConfig,
     LearnedKnowledgeConfig,
     LearningMode,
-    RecallRanking,
     UserMemoryConfig,
     UserProfileConfig,
 )
 from agno_learn_langgraph.core import Plan, arun_plan, gather_plans, run_plan
 from agno_learn_langgraph.errors import LearningError
+from agno_learn_langgraph.index.fusion import rank_by
 from agno_learn_langgraph.index.lexical import Query, TextQuery, tokenize
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.prompts import RecallData, render_learning_context, render_tool_guidance
@@ -139,12 +139,6 @@ def recall_query(messages: Sequence[Any], *, context_chars: int = QUERY_CONTEXT_
     return Query(latest, " ".join(p for p in (first, rest) if p))
 
 
-class _RankingArgs(TypedDict):
-    indexed: bool
-    ranking: RecallRanking
-    language: str | None
-
-
 def _nothing() -> Plan[Any]:
     return None
     yield  # pragma: no cover - makes this a generator
@@ -161,9 +155,7 @@ def plan_recall(
         MissingScopeError: a store needs a user or thread id that ``scope`` lacks.
     """
     cfg = machine.stores
-    ranking = _RankingArgs(
-        indexed=indexed, ranking=machine.recall_ranking, language=machine.recall_language
-    )
+    ranking = rank_by(indexed, machine.recall_ranking, machine.recall_language)
     plans: dict[str, Plan[Any]] = {}
     if isinstance(up := cfg.get(user_profile.NAME), UserProfileConfig):
         plans["profile"] = user_profile.get_profile(

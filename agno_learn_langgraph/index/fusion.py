@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from agno_learn_langgraph.config import RECALL_RANKINGS, RecallRanking, check_ranking
 from agno_learn_langgraph.core.plans import Plan, gather_plans
@@ -26,12 +26,14 @@ __all__ = [
     "LEXICAL_SHARE",
     "RANKINGS",
     "SEMANTIC_MARGIN",
+    "RankBy",
     "Ranked",
     "Ranking",
     "check_ranking",
     "floor_lexical",
     "floor_semantic",
     "fuse",
+    "rank_by",
     "rank_namespace",
 ]
 
@@ -121,6 +123,21 @@ class Ranked:
 def _no_vectors() -> Plan[Scored]:
     return []
     yield  # pragma: no cover - makes this a generator
+
+
+class RankBy(TypedDict, total=False):
+    """How to rank: with the store's vectors or not, the ranking mode, the stemmer's language."""
+
+    indexed: bool
+    ranking: Ranking
+    language: str | None
+
+
+def rank_by(
+    indexed: bool = False, ranking: Ranking = "hybrid", language: str | None = "english"
+) -> RankBy:
+    """A :class:`RankBy` (what the stores' ranked reads pass on to :func:`rank_namespace`)."""
+    return RankBy(indexed=indexed, ranking=ranking, language=language)
 
 
 def rank_namespace(

@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from langgraph.store.base import GetOp
+from typing_extensions import Unpack
 
 from agno_learn_langgraph.core import ROOT, Plan, as_item, encode_label, lookup_key, put
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index import ranked_namespace
-from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.fusion import RankBy, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import Decision, Provenance, normalize_text, utcnow
@@ -127,9 +128,7 @@ def relevant_decisions(
     query: TextQuery,
     *,
     limit: int,
-    indexed: bool = False,
-    ranking: Ranking = "hybrid",
-    language: str | None = "english",
+    **how: Unpack[RankBy],
 ) -> Plan[list[Decision]]:
     """The agent's decisions relevant to ``query`` (see ``index.fusion``), then its newest, up
     to ``limit``: the recent decisions stay in view whatever the message."""
@@ -140,9 +139,7 @@ def relevant_decisions(
         query,
         limit=limit,
         key_of=lambda value: str(value["id"]),
-        indexed=indexed,
-        ranking=ranking,
-        language=language,
+        **how,
     )
     found = {str(v["id"]): v for v in ranked.values}
     for value in heapq.nlargest(limit, ranked.index.items, key=_created):

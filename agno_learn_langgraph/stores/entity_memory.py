@@ -12,11 +12,12 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from langgraph.store.base import GetOp, Item, PutOp
+from typing_extensions import Unpack
 
 from agno_learn_langgraph.core import ROOT, Plan, as_item, namespace_scope, put
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.index import ranked_namespace
-from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.fusion import RankBy, rank_namespace
 from agno_learn_langgraph.index.lexical import Query, TextQuery
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import (
@@ -373,9 +374,7 @@ def search_entities(
     *,
     entity_type: str | None = None,
     limit: int = 10,
-    indexed: bool = False,
-    ranking: Ranking = "hybrid",
-    language: str | None = "english",
+    **how: Unpack[RankBy],
 ) -> Plan[list[Entity]]:
     """Entities matching ``query`` by name, alias, type, description or fact text.
 
@@ -384,7 +383,9 @@ def search_entities(
     """
     filt = _filter(entity_type)
     if query is None or not query.strip():
-        index = yield from ranked_namespace(namespaces[0], filter=filt, language=language)
+        index = yield from ranked_namespace(
+            namespaces[0], filter=filt, language=how.get("language", "english")
+        )
         return [Entity.model_validate(value) for value in index.items[:limit]]
     ranked = yield from rank_namespace(
         namespaces[0],
@@ -392,9 +393,7 @@ def search_entities(
         limit=limit,
         key_of=lambda value: str(value["key"]),
         filter=filt,
-        indexed=indexed,
-        ranking=ranking,
-        language=language,
+        **how,
     )
     message = query.text if isinstance(query, Query) else query
     # an entity named in the message shares its terms, so it is among the lexical candidates
@@ -419,15 +418,9 @@ def relevant_entities(
     message: TextQuery,
     *,
     limit: int,
-    indexed: bool = False,
-    ranking: Ranking = "hybrid",
-    language: str | None = "english",
+    **how: Unpack[RankBy],
 ) -> Plan[list[Entity]]:
     """Entities the message names (by name or alias), then the most relevant to it."""
     if limit <= 0 or not message.strip():
         return []
-    return (
-        yield from search_entities(
-            namespaces, message, limit=limit, indexed=indexed, ranking=ranking, language=language
-        )
-    )
+    return (yield from search_entities(namespaces, message, limit=limit, **how))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langgraph.store.base import GetOp
+from typing_extensions import Unpack
 
 from agno_learn_langgraph.core import ROOT, Plan, as_item, namespace_scope, put
 from agno_learn_langgraph.errors import LearningInputError
-from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.fusion import RankBy, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import LearnedKnowledge, Provenance, fingerprint, utcnow
@@ -74,14 +75,7 @@ def save_learning(
     # the title is the key: an update keeps the existing title's wording
     fields: dict[str, Any] = {"learning": learning, "context": context, "tags": clean_tags}
     if item is None:
-        record = LearnedKnowledge(
-            id=key,
-            provenance=provenance,
-            title=title,
-            learning=learning,
-            context=context,
-            tags=clean_tags,
-        )
+        record = LearnedKnowledge(id=key, provenance=provenance, title=title, **fields)
         outcome: SaveOutcome = "created"
     else:
         old = LearnedKnowledge.model_validate(item.value)
@@ -105,9 +99,7 @@ def search_learnings(
     query: TextQuery,
     *,
     limit: int,
-    indexed: bool,
-    ranking: Ranking = "hybrid",
-    language: str | None = "english",
+    **how: Unpack[RankBy],
 ) -> Plan[list[LearnedKnowledge]]:
     """Approved learnings relevant to ``query``, best first (see ``index.fusion``).
 
@@ -116,14 +108,7 @@ def search_learnings(
     if limit <= 0:
         return []
     ranked = yield from rank_namespace(
-        namespace,
-        query,
-        limit=limit,
-        key_of=lambda value: str(value["id"]),
-        filter=APPROVED,
-        indexed=indexed,
-        ranking=ranking,
-        language=language,
+        namespace, query, limit=limit, key_of=lambda value: str(value["id"]), filter=APPROVED, **how
     )
     found = ranked.values if query.strip() else ranked.index.items[:limit]
     return [LearnedKnowledge.model_validate(value) for value in found]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.store.base import GetOp, Item, PutOp
+from typing_extensions import Unpack
 
 from agno_learn_langgraph.core import (
     ROOT,
@@ -19,7 +20,7 @@ from agno_learn_langgraph.core import (
     search_all,
 )
 from agno_learn_langgraph.errors import LearningInputError
-from agno_learn_langgraph.index.fusion import Ranking, rank_namespace
+from agno_learn_langgraph.index.fusion import RankBy, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.records import Memory, Provenance, fingerprint, utcnow
@@ -67,10 +68,8 @@ def relevant_memories(
     query: TextQuery,
     *,
     limit: int,
-    indexed: bool,
-    ranking: Ranking = "hybrid",
-    language: str | None = "english",
     pad: bool = True,
+    **how: Unpack[RankBy],
 ) -> Plan[list[Memory]]:
     """Up to ``limit`` approved memories relevant to ``query``, best first, then the newest.
 
@@ -83,14 +82,7 @@ def relevant_memories(
     if limit <= 0:
         return []
     ranked = yield from rank_namespace(
-        memory_namespace(user_id),
-        query,
-        limit=limit,
-        key_of=_record_id,
-        filter=APPROVED,
-        indexed=indexed,
-        ranking=ranking,
-        language=language,
+        memory_namespace(user_id), query, limit=limit, key_of=_record_id, filter=APPROVED, **how
     )
     found = {_record_id(v): v for v in ranked.values}
     if pad or not found:
