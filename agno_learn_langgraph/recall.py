@@ -27,7 +27,7 @@ from agno_learn_langgraph.config import (
     UserMemoryConfig,
     UserProfileConfig,
 )
-from agno_learn_langgraph.core import Plan, arun_plan, gather_plans, run_plan
+from agno_learn_langgraph.core import Plan, arun_plan, done, gather_plans, run_plan
 from agno_learn_langgraph.errors import LearningError
 from agno_learn_langgraph.index.fusion import rank_by
 from agno_learn_langgraph.index.lexical import Query, TextQuery, tokenize
@@ -139,11 +139,6 @@ def recall_query(messages: Sequence[Any], *, context_chars: int = QUERY_CONTEXT_
     return Query(latest, " ".join(p for p in (first, rest) if p))
 
 
-def _nothing() -> Plan[Any]:
-    return None
-    yield  # pragma: no cover - makes this a generator
-
-
 def plan_recall(
     machine: LearningMachine, scope: Scope, query: TextQuery, *, indexed: bool
 ) -> Plan[RecallData]:
@@ -187,7 +182,7 @@ def plan_recall(
                 kns, query, limit=lk.max_learnings_in_context, **ranking
             )
             if query.strip()
-            else _nothing()
+            else done(None)
         )
     if isinstance(dl := cfg.get(decision_log.NAME), DecisionLogConfig):
         plans["decisions"] = decision_log.relevant_decisions(

@@ -6,37 +6,20 @@ import logging
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage
-from langgraph.graph import END, START, StateGraph
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph import (
     LearningMachine,
-    LearningState,
-    create_extraction_node,
     learning_lifespan,
 )
 from agno_learn_langgraph.background import pending_background_jobs
 from agno_learn_langgraph.core import arun_plan
 from agno_learn_langgraph.stores import user_profile
-from agno_learn_langgraph.testing import ScriptedChatModel
+from tests.test_shutdown import graph_and_machine
 
 
 def slow_learning_graph(store: InMemoryStore, delay_s: float) -> tuple[Any, LearningMachine]:
-    extractor = ScriptedChatModel(
-        structured_responses=[{"profile": {"set": {"name": "Ann"}}}], structured_delay_s=delay_s
-    )
-    machine = LearningMachine(model=extractor, user_profile=True)
-
-    def agent(state: LearningState) -> dict[str, Any]:
-        return {"messages": [AIMessage("Hi Ann")]}
-
-    builder = StateGraph(LearningState)
-    builder.add_node("agent", agent)
-    builder.add_node("learn", create_extraction_node(machine))
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "learn")
-    builder.add_edge("learn", END)
+    builder, machine = graph_and_machine(delay_s)
     return builder.compile(store=store), machine
 
 

@@ -21,9 +21,10 @@ from agno_learn_langgraph.stores import user_profile
 from agno_learn_langgraph.testing import ScriptedChatModel
 
 
-def graph_and_machine() -> tuple[Any, LearningMachine]:
+def graph_and_machine(delay_s: float = 0.5) -> tuple[Any, LearningMachine]:
+    """An uncompiled graph whose extraction of the profile name "Ann" takes ``delay_s``."""
     extractor = ScriptedChatModel(
-        structured_responses=[{"profile": {"set": {"name": "Ann"}}}], structured_delay_s=0.5
+        structured_responses=[{"profile": {"set": {"name": "Ann"}}}], structured_delay_s=delay_s
     )
     machine = LearningMachine(model=extractor, user_profile=True)
 

@@ -23,6 +23,7 @@ __all__ = [
     "as_item",
     "as_items",
     "delete_items",
+    "done",
     "gather_plans",
     "get_one",
     "newest_first",
@@ -103,6 +104,12 @@ def as_items(result: Result) -> list[SearchItem]:
 def as_item(result: Result) -> Item | None:
     """Narrow the result of a ``GetOp`` to its item (or ``None``)."""
     return cast("Item | None", result)
+
+
+def done(value: T) -> Plan[T]:
+    """A plan with no store step that returns ``value`` (an empty slot in ``gather_plans``)."""
+    return value
+    yield  # pragma: no cover - makes this a generator
 
 
 def gather_plans(*plans: Plan[Any]) -> Plan[list[Any]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from agno_learn_langgraph.config import RECALL_RANKINGS, RecallRanking, check_ranking
-from agno_learn_langgraph.core.plans import Plan, gather_plans
+from agno_learn_langgraph.core.plans import Plan, done, gather_plans
 from agno_learn_langgraph.index.lexical import Query, QueryLike
 from agno_learn_langgraph.index.ranked import ranked_namespace, search_text, semantic_scored
 from agno_learn_langgraph.index.segments import NamespaceIndex
@@ -120,11 +120,6 @@ class Ranked:
     """Whether anything passed the relevance floors (else ``values`` is empty)."""
 
 
-def _no_vectors() -> Plan[Scored]:
-    return []
-    yield  # pragma: no cover - makes this a generator
-
-
 class RankBy(TypedDict, total=False):
     """How to rank: with the store's vectors or not, the ranking mode, the stemmer's language."""
 
@@ -168,7 +163,7 @@ def rank_namespace(
     depth = max(depth, MIN_DEPTH, 3 * limit)
     index, near = yield from gather_plans(
         ranked_namespace(namespace, search_text, filter=filter, language=language),
-        semantic_scored(namespace, text, filter=filter, limit=depth) if semantic else _no_vectors(),
+        semantic_scored(namespace, text, filter=filter, limit=depth) if semantic else done([]),
     )
     if limit <= 0:
         return Ranked(index)
