@@ -115,7 +115,8 @@ async def learning_lifespan(
     took = time.monotonic() - start
     if left:
         logger.error(
-            "Server shutdown: %d learning extraction(s) still pending after %.1f s are lost.",
+            "Server shutdown: %d learning extraction(s) still pending after %.1f s; their "
+            "outbox records stay, and the next worker's sweep completes them.",
             left,
             took,
         )
