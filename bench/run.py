@@ -97,6 +97,24 @@ def header(quick: bool, statuses: list[tuple[str, str, float]]) -> str:
     return "\n".join(lines)
 
 
+def previous_statuses(path: Path) -> dict[str, tuple[str, str, float]]:
+    """The status rows of an earlier BENCHMARKS.md, by module: a module that is not rerun keeps
+    the date of the run that measured it (a checkout's file times say nothing)."""
+    rows: dict[str, tuple[str, str, float]] = {}
+    if not path.exists():
+        return rows
+    for line in path.read_text("utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or cells[0] not in {name for _, name in MODULES}:
+            continue
+        try:
+            took = float(cells[2])
+        except ValueError:
+            continue
+        rows[cells[0]] = (cells[0], cells[1], took)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -104,12 +122,11 @@ def main() -> None:
     args = parser.parse_args()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     statuses: list[tuple[str, str, float]] = []
+    earlier = previous_statuses(ROOT / "BENCHMARKS.md")
     for filename, name in MODULES:
         if only and name not in only:
-            result = RESULTS_DIR / f"{name}.md"
-            if result.exists():
-                stamp = dt.datetime.fromtimestamp(result.stat().st_mtime, dt.timezone.utc)
-                statuses.append((name, f"not rerun; section from {stamp:%Y-%m-%d %H:%M} UTC", 0.0))
+            if (RESULTS_DIR / f"{name}.md").exists():
+                statuses.append(earlier.get(name) or (name, "not rerun; from an earlier run", 0.0))
             continue
         path = BENCH_DIR / filename
         if not path.exists():
@@ -117,6 +134,8 @@ def main() -> None:
             continue
         print(f"== {filename}", flush=True)
         status, took = run_module(path, args.quick)
+        if status == "ok":
+            status = f"ok ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)"
         if status != "ok" and (RESULTS_DIR / f"{name}.md").exists():
             status += "; section below is from an earlier run"
         statuses.append((name, status, took))
