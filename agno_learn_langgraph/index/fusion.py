@@ -16,7 +16,7 @@ either pure list holds. Ties, in every mode, go to the newest record.
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -89,11 +89,12 @@ def standard_scores(hits: Scored) -> list[float]:
     >>> [round(z, 2) for z in standard_scores([(9.0, {}), (6.0, {}), (3.0, {})])]
     [1.22, 0.0, -1.22]
     """
+    n = len(hits)
     scores = [score for score, _ in hits]
-    spread = statistics.pstdev(scores) if len(scores) > 1 else 0.0
-    if not spread:
-        return [1.0] * len(scores)
-    mean = statistics.fmean(scores)
+    mean = math.fsum(scores) / n if n else 0.0
+    spread = math.sqrt(math.fsum([(score - mean) ** 2 for score in scores]) / n) if n else 0.0
+    if spread <= 1e-12 * max(1.0, abs(mean)):  # equal scores, up to rounding
+        return [1.0] * n
     return [(score - mean) / spread for score in scores]
 
 
@@ -129,9 +130,12 @@ def fuse(
         kept = len(floor(hits))  # best first: the floor keeps a prefix
         for z, (_, value) in zip(standard_scores(hits)[:kept], hits[:kept], strict=True):
             key = key_of(value)
-            standing[key] = standing.get(key, 0.0) + weight * max(z, 0.0)
-            plain[key] = plain.get(key, 0.0) + weight * z
-            values.setdefault(key, value)
+            lift = weight * z
+            if key in values:
+                plain[key] += lift
+                standing[key] += lift if lift > 0 else 0.0
+            else:
+                values[key], plain[key], standing[key] = value, lift, lift if lift > 0 else 0.0
     order = sorted(values)  # stable sorts, least significant key first: key, newest, score
     order.sort(key=lambda k: _newest(values[k]), reverse=True)
     order.sort(key=lambda k: (-standing[k], -plain[k]))
