@@ -450,6 +450,20 @@ def test_hybrid_is_the_default_and_finds_what_either_ranker_alone_misses() -> No
     assert set(hybrid["decisions"]) == {"Recommended a beagle trainer", "Refunded order ZX42"}
 
 
+def test_a_memory_sharing_one_word_does_not_outrank_what_the_vectors_find() -> None:
+    embeddings = ConceptEmbeddings()
+    store = InMemoryStore(index={"dims": 4, "embed": embeddings, "fields": ["search_text"]})
+    for text in ("Adopted a beagle named Milo", "Remind me to call the bank", "Likes jazz piano"):
+        run_plan(store, user_memory.add_memory(USER, text, PROV))
+
+    def recalled(limit: int) -> list[str]:
+        machine = LearningMachine(user_memory=UserMemoryConfig(max_memories_in_context=limit))
+        return [m.text for m in recall(machine, store, SCOPE, "What did I call my pup?").memories]
+
+    assert recalled(1) == ["Adopted a beagle named Milo"]  # "call" is all the other one shares
+    assert recalled(5) == ["Adopted a beagle named Milo", "Remind me to call the bank"]
+
+
 def test_an_unknown_ranking_names_the_allowed_ones() -> None:
     with pytest.raises(ValueError, match="'vector'; expected one of hybrid, lexical, semantic"):
         ranking_machine("vector")

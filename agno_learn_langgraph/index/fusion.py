@@ -1,16 +1,22 @@
 """Relevance ranking of a namespace: lexical (BM25), semantic (stored vectors) or both, fused.
 
 Without a vector index only lexical ranking is possible. With one, ``"hybrid"`` (the default)
-fuses the BM25 matches and the nearest vectors by a weighted sum of their normalised scores
-(:func:`fuse`): a memory that shares the question's rare words and one that paraphrases it
-both reach the top, which neither list alone does (see BENCHMARKS.md, retrieval quality).
-Both lists drop weak candidates first (the relevance floors below), so unrelated records do
-not fill the prompt just because a limit allows them. Ties, in every mode, go to the newest
-record.
+fuses the BM25 matches and the nearest vectors (:func:`fuse`): each list's scores are
+standardised over its own candidates (z-scores: how many standard deviations a memory stands
+above the list's average), and a memory's hybrid score is the weighted sum of what it stands
+out by in each list, nothing for a list it is below average in or absent from. A memory that
+shares the question's rare words and one that paraphrases it both reach the top, while a
+memory sharing one common word (a BM25 match below the matches' average) cannot push out
+what the vectors found (see BENCHMARKS.md, retrieval quality).
+
+Every mode drops weak candidates first, with the same relevance floors (below), so unrelated
+records do not fill the prompt just because a limit allows them; the hybrid list holds what
+either pure list holds. Ties, in every mode, go to the newest record.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -35,6 +41,7 @@ __all__ = [
     "fuse",
     "rank_by",
     "rank_namespace",
+    "standard_scores",
 ]
 
 Ranking = RecallRanking
@@ -43,11 +50,13 @@ LEXICAL_FLOOR = 0.15
 """A BM25 match scoring under this share of the best match is dropped (a common word only)."""
 SEMANTIC_MARGIN = 0.4
 """A vector neighbour whose similarity trails the best by more than this is dropped."""
-LEXICAL_SHARE = 0.3
-"""The BM25 share of a hybrid score (the vectors' is the rest); tuned on the conversation
-benchmark (``bench/bench_quality.py``) with all-MiniLM-L6-v2."""
+LEXICAL_SHARE = 0.2
+"""The weight of BM25's standard score in a hybrid score (the vectors' is the rest); chosen on
+the conversation benchmark (``bench/bench_quality.py``, all-MiniLM-L6-v2) and checked on
+conversations drawn with other seeds (BENCHMARKS.md)."""
 MIN_DEPTH = 30
-"""Candidates each list contributes to the fusion, at least (three times the limit otherwise)."""
+"""Candidates each list contributes to the fusion, at least (three times the limit otherwise);
+the standard scores are taken over them."""
 
 Scored = list[tuple[float, dict[str, Any]]]
 
@@ -72,6 +81,23 @@ def floor_semantic(hits: Scored, margin: float = SEMANTIC_MARGIN) -> Scored:
     return [h for h in hits if h[0] >= cut]
 
 
+def standard_scores(hits: Scored) -> list[float]:
+    """The z-score of each of ``hits`` among them: (score - mean) / standard deviation.
+
+    A lone candidate, or candidates that all score alike, stand one deviation out.
+
+    >>> [round(z, 2) for z in standard_scores([(9.0, {}), (6.0, {}), (3.0, {})])]
+    [1.22, 0.0, -1.22]
+    """
+    n = len(hits)
+    scores = [score for score, _ in hits]
+    mean = math.fsum(scores) / n if n else 0.0
+    spread = math.sqrt(math.fsum([(score - mean) ** 2 for score in scores]) / n) if n else 0.0
+    if spread <= 1e-12 * max(1.0, abs(mean)):  # equal scores, up to rounding
+        return [1.0] * n
+    return [(score - mean) / spread for score in scores]
+
+
 def fuse(
     lexical: Scored,
     semantic: Scored,
@@ -80,33 +106,39 @@ def fuse(
     limit: int,
     share: float = LEXICAL_SHARE,
 ) -> list[dict[str, Any]]:
-    """Best first by ``share`` x BM25 / best BM25 + ``(1 - share)`` x similarity scaled to
-    [0, 1] over the semantic candidates (a list an item is absent from adds 0); ties go to the
-    newest record, then the key. Either list alone keeps its own order.
+    """The candidates of both lists that pass their relevance floors, best first.
+
+    ``lexical`` (BM25) and ``semantic`` (similarities) are each list's candidates, best first.
+    Each score becomes its z-score among its list's candidates (:func:`standard_scores`); a
+    memory scores ``share`` x its BM25 z-score + ``(1 - share)`` x its similarity z-score, each
+    counted only above zero (above its list's average; a list the memory is absent from adds
+    0). Memories that stand out in neither list follow, by the plain weighted sum; ties go to
+    the newest record, then the key. Either list alone keeps its own order.
 
     >>> a, b, c = ({"id": k, "updated_at": t} for k, t in (("a", "1"), ("b", "2"), ("c", "3")))
     >>> [v["id"] for v in fuse([(9.0, a), (3.0, b)], [(0.9, c), (0.8, a), (0.1, b)],
     ...     lambda v: v["id"], limit=3)]
-    ['a', 'c', 'b']
+    ['c', 'a', 'b']
     """
-    scores: dict[str, float] = {}
+    standing: dict[str, float] = {}  # what a memory stands out by, above each list's average
+    plain: dict[str, float] = {}  # the weighted sum of its z-scores, below average included
     values: dict[str, dict[str, Any]] = {}
-    if lexical:
-        top = lexical[0][0] or 1.0
-        for score, value in lexical:
+    for hits, weight, floor in (
+        (lexical, share, floor_lexical),
+        (semantic, 1 - share, floor_semantic),
+    ):
+        kept = len(floor(hits))  # best first: the floor keeps a prefix
+        for z, (_, value) in zip(standard_scores(hits)[:kept], hits[:kept], strict=True):
             key = key_of(value)
-            scores[key] = share * score / top
-            values[key] = value
-    if semantic:
-        high, low = semantic[0][0], semantic[-1][0]
-        span = (high - low) or 1.0
-        for score, value in semantic:
-            key = key_of(value)
-            scores[key] = scores.get(key, 0.0) + (1 - share) * (score - low) / span
-            values.setdefault(key, value)
-    order = sorted(scores)  # stable sorts, least significant key first: key, newest, score
+            lift = weight * z
+            if key in values:
+                plain[key] += lift
+                standing[key] += lift if lift > 0 else 0.0
+            else:
+                values[key], plain[key], standing[key] = value, lift, lift if lift > 0 else 0.0
+    order = sorted(values)  # stable sorts, least significant key first: key, newest, score
     order.sort(key=lambda k: _newest(values[k]), reverse=True)
-    order.sort(key=lambda k: -scores[k])
+    order.sort(key=lambda k: (-standing[k], -plain[k]))
     return [values[k] for k in order[:limit]]
 
 
@@ -155,8 +187,9 @@ def rank_namespace(
 
     Args:
         key_of: the record's identity in both lists (``id`` or ``key``).
-        depth: candidates taken from each list before the floors and the fusion (at least
-            ``MIN_DEPTH`` and three times ``limit``).
+        depth: candidates taken from each list, over which its scores are standardised,
+            before the floors and the fusion (at least ``MIN_DEPTH`` and three times
+            ``limit``).
     """
     text = query if isinstance(query, str) else str(query) if isinstance(query, Query) else ""
     semantic = indexed and ranking != "lexical" and bool(text.strip())
@@ -169,6 +202,6 @@ def rank_namespace(
         return Ranked(index)
     lexical: Scored = []
     if not semantic or ranking == "hybrid":
-        lexical = floor_lexical(index.rank_scored(query, limit=depth))
-    values = fuse(lexical, floor_semantic(near), key_of, limit=limit)
+        lexical = index.rank_scored(query, limit=depth)
+    values = fuse(lexical, near, key_of, limit=limit)
     return Ranked(index, values, matched=bool(values))

@@ -11,7 +11,7 @@ from typing_extensions import Unpack
 
 from agno_learn_langgraph.core import ROOT, Plan, as_item, encode_label, lookup_key, put
 from agno_learn_langgraph.errors import LearningInputError
-from agno_learn_langgraph.index import ranked_namespace
+from agno_learn_langgraph.index import INDEX_SCAN_LIMIT, ranked_namespace
 from agno_learn_langgraph.index.fusion import RankBy, rank_namespace
 from agno_learn_langgraph.index.lexical import TextQuery
 from agno_learn_langgraph.kinds import StoreName
@@ -160,8 +160,10 @@ def search_decisions(
     decision_type: str | None = None,
     days: float | None = None,
     limit: int = 5,
+    **how: Unpack[RankBy],
 ) -> Plan[list[Decision]]:
-    """Decisions filtered by type and age (days back from now), ranked by ``query`` text.
+    """Decisions filtered by type and age (days back from now), the most relevant to ``query``
+    first (ranked as recall ranks, see ``index.fusion``), else the newest.
 
     Raises:
         LearningInputError: ``days`` is negative.
@@ -176,11 +178,18 @@ def search_decisions(
             return False
         return since is None or (value.get("created_ts") or 0.0) >= since
 
-    index = yield from ranked_namespace(decision_namespace(agent_id))
+    ns = decision_namespace(agent_id)
     if query and query.strip():
-        found = [v for v in index.rank(query, limit=len(index)) if wanted(v)][:limit]
-    else:
-        found = heapq.nlargest(
-            limit, filter(wanted, index.items), key=lambda v: v.get("created_ts") or 0.0
+        filtered = kind is not None or since is not None  # then rank all, keep the wanted
+        ranked = yield from rank_namespace(
+            ns,
+            query,
+            limit=INDEX_SCAN_LIMIT if filtered else limit,
+            key_of=lambda value: str(value["id"]),
+            **how,
         )
+        found = [v for v in ranked.values if wanted(v)][:limit]
+    else:
+        index = yield from ranked_namespace(ns, language=how.get("language", "english"))
+        found = heapq.nlargest(limit, filter(wanted, index.items), key=_created)
     return [Decision.model_validate(value) for value in found]

@@ -66,7 +66,9 @@ class _SearchDecisionsArgs(Args):
 
 
 def _search_decisions(call: Call, a: _SearchDecisionsArgs) -> Plan[str]:
-    found = yield from decision_log.search_decisions(call.scope.agent_id, **a.model_dump())
+    found = yield from decision_log.search_decisions(
+        call.scope.agent_id, **a.model_dump(), **call.rank
+    )
     if not found:
         return "No matching decisions found."
     return "\n".join(

@@ -39,7 +39,7 @@ class _SearchEntitiesArgs(Args):
 
 def _search_entities(call: Call, a: _SearchEntitiesArgs) -> Plan[str]:
     found = yield from entity_memory.search_entities(
-        _namespaces(call), a.query, entity_type=a.entity_type, limit=a.limit, indexed=call.indexed
+        _namespaces(call), a.query, entity_type=a.entity_type, limit=a.limit, **call.rank
     )
     what = f" matching {quote(a.query)}" if a.query and a.query.strip() else ""
     typed = f" of type {entity_memory.normalize_type(a.entity_type)}" if a.entity_type else ""

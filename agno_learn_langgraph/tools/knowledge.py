@@ -25,7 +25,7 @@ class _SearchLearningsArgs(Args):
 
 def _search_learnings(call: Call, a: _SearchLearningsArgs) -> Plan[str]:
     found = yield from learned_knowledge.search_learnings(
-        _namespace(call), a.query, limit=a.limit, indexed=call.indexed
+        _namespace(call), a.query, limit=a.limit, **call.rank
     )
     if not found:
         return "No relevant learnings found."

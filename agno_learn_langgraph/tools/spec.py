@@ -28,6 +28,7 @@ from agno_learn_langgraph.core import (
 )
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.graph_node import require_store
+from agno_learn_langgraph.index.fusion import RankBy, rank_by
 from agno_learn_langgraph.kinds import StoreKind, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Provenance
@@ -62,6 +63,13 @@ class Call:
         return Provenance(
             mode="agentic", thread_id=s.thread_id, agent_id=s.agent_id, user_id=s.user_id
         )
+
+    @property
+    def rank(self) -> RankBy:
+        """How the search tools rank: as recall does (the machine's ``recall_ranking`` and
+        ``recall_language``; lexical without a vector index)."""
+        m = self.machine
+        return rank_by(self.indexed, m.recall_ranking, m.recall_language)
 
     @property
     def namespace(self) -> str:

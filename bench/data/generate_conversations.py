@@ -19,6 +19,8 @@ Distractors share words with the questions (a coworker's dog, a cousin's move, a
 Licence: generated from the templates below, no third-party text; ship it freely.
 
     .venv/bin/python bench/data/generate_conversations.py  # writes conversations.jsonl
+    # another draw of the same templates (a check that a tuned ranking does not overfit):
+    .venv/bin/python bench/data/generate_conversations.py --seed 7 --out /tmp/conv7.jsonl
 
 Line format: ``{"user": "u07", "turns": [{"id": "t07_003", "session": 2, "text": ...}, ...],
 "questions": [{"q", "previous", "reply", "answers": [ids], "category"}, ...]}``.
@@ -26,6 +28,7 @@ Line format: ``{"user": "u07", "turns": [{"id": "t07_003", "session": 2, "text":
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 from collections.abc import Callable
@@ -423,10 +426,10 @@ SCENARIOS: list[Callable[[User], None]] = [
 ]
 
 
-def generate() -> list[dict[str, Any]]:
-    rng = random.Random(SEED)
+def generate(seed: int = SEED, users_n: int = USERS) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
     users = []
-    for i in range(USERS):
+    for i in range(users_n):
         u = User(i, random.Random(rng.random()))
         for scenario in SCENARIOS:
             scenario(u)
@@ -437,11 +440,16 @@ def generate() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    rows = generate()
-    OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=SEED, help="the committed file's by default")
+    parser.add_argument("--users", type=int, default=USERS)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    rows = generate(args.seed, args.users)
+    args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     n_turns = sum(len(r["turns"]) for r in rows)
     n_q = sum(len(r["questions"]) for r in rows)
-    print(f"wrote {OUT}: {len(rows)} users, {n_turns} turns, {n_q} questions")
+    print(f"wrote {args.out}: {len(rows)} users, {n_turns} turns, {n_q} questions")
 
 
 if __name__ == "__main__":
