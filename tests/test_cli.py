@@ -58,7 +58,7 @@ class Seeded:
 def _propose(store: BaseStore, scope: Scope, target: Any, content: dict[str, Any]) -> str:
     from agno_learn_langgraph.approval import plan_propose
 
-    plan = plan_propose(MACHINE, scope, store=target, content=content, rationale="worth keeping")
+    plan = plan_propose(MACHINE, scope, target=target, content=content, rationale="worth keeping")
     proposal, _ = run_plan(store, plan)
     return proposal.id
 

@@ -86,7 +86,7 @@ class ApplyStep:
         plan = plan_propose(
             self.machine,
             self.scope,
-            store=self.store,
+            target=self.store,
             content=content,
             rationale="Extracted from the conversation after the agent's reply.",
             proposed_by="always",
