@@ -216,7 +216,7 @@ def approval_variants(backend: Backend, plain: Timing, kw: dict[str, Any]) -> li
             plan_propose(
                 machine,
                 scope,
-                store="learned_knowledge",
+                target="learned_knowledge",
                 content={"title": f"Tip {i}", "learning": f"Retry 429 after {i} s"},
                 rationale="bench",
             ),

@@ -21,23 +21,27 @@ from langgraph.store.base import BaseStore, Op, PutOp, Result
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
-from agno_learn_langgraph import InvalidReviewError, LearningMachine, LearningMode
-from agno_learn_langgraph.approval import (
+from agno_learn_langgraph import (
+    InvalidReviewError,
+    LearningMachine,
+    LearningMode,
     aapprove_proposal,
     aget_proposal,
     alist_pending_proposals,
     approve_proposal,
     aproposal_history,
     areject_proposal,
+    get_proposal,
+    list_pending_proposals,
+    proposal_history,
+    reject_proposal,
+)
+from agno_learn_langgraph.approval import (
     areview_pending,
     create_approval_node,
     create_propose_tools,
-    get_proposal,
-    list_pending_proposals,
     plan_propose,
     plan_review_request,
-    proposal_history,
-    reject_proposal,
     review_pending,
 )
 from agno_learn_langgraph.backends import Backend

@@ -24,12 +24,15 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import Command
 
-from agno_learn_langgraph import LearningMachine, LearningMode
+from agno_learn_langgraph import (
+    LearningMachine,
+    LearningMode,
+    list_pending_proposals,
+    proposal_history,
+)
 from agno_learn_langgraph.approval import (
     create_approval_node,
     create_propose_tools,
-    list_pending_proposals,
-    proposal_history,
 )
 from agno_learn_langgraph.backends import Backend, open_store
 from agno_learn_langgraph.recall import build_learning_context

@@ -12,15 +12,18 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import Command
 
-from agno_learn_langgraph import LearningMachine, LearningMode
-from agno_learn_langgraph.approval import (
+from agno_learn_langgraph import (
+    LearningMachine,
+    LearningMode,
     aget_proposal,
     alist_pending_proposals,
-    create_approval_node,
-    create_propose_tools,
     get_proposal,
     list_pending_proposals,
     reject_proposal,
+)
+from agno_learn_langgraph.approval import (
+    create_approval_node,
+    create_propose_tools,
 )
 from agno_learn_langgraph.backends import Backend
 from agno_learn_langgraph.testing import ScriptedChatModel, ai_tool_calls, tool_call

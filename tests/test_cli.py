@@ -58,7 +58,7 @@ class Seeded:
 def _propose(store: BaseStore, scope: Scope, target: Any, content: dict[str, Any]) -> str:
     from agno_learn_langgraph.approval import plan_propose
 
-    plan = plan_propose(MACHINE, scope, store=target, content=content, rationale="worth keeping")
+    plan = plan_propose(MACHINE, scope, target=target, content=content, rationale="worth keeping")
     proposal, _ = run_plan(store, plan)
     return proposal.id
 
@@ -257,7 +257,7 @@ def test_proposals_lists_pending_across_users(
 
 
 def test_approve_stores_the_learning(capsys: pytest.CaptureFixture[str], seeded: Seeded) -> None:
-    from agno_learn_langgraph.approval import get_proposal
+    from agno_learn_langgraph import get_proposal
 
     prop = seeded.knowledge_proposal
     code, out, err = run(capsys, "approve", prop, "--store", seeded.url, "--reviewer", "ann")

@@ -19,13 +19,13 @@ from agno_learn_langgraph import (
     LearningMode,
     UserProfile,
     UserProfileConfig,
+    proposal_history,
+    reject_proposal,
 )
 from agno_learn_langgraph.approval import (
     create_propose_tools,
     normalize_content,
     plan_propose,
-    proposal_history,
-    reject_proposal,
 )
 from agno_learn_langgraph.core import arun_plan, run_plan
 from agno_learn_langgraph.errors import LearningInputError, MissingScopeError, UnsupportedModeError

@@ -216,7 +216,7 @@ def _propose(store: Any, scope: Scope, target: str, content: dict[str, Any]) -> 
     from agno_learn_langgraph.approval import plan_propose
 
     proposal, _ = run_plan(
-        store, plan_propose(MACHINE, scope, store=target, content=content, rationale="r")
+        store, plan_propose(MACHINE, scope, target=target, content=content, rationale="r")
     )
     return proposal.id
 

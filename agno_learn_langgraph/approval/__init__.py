@@ -8,9 +8,11 @@ Three doors share one core of store plans:
   every pending proposal of the thread (a :class:`LearningReviewRequest`, ``interrupt.py``) and
   applies the decisions of ``Command(resume=`` :class:`LearningReviewResponse` ``)``;
   :func:`review_pending` is the same step for middleware;
-* the review API (``review.py``: :func:`list_pending_proposals`, :func:`approve_proposal`,
-  :func:`reject_proposal`, :func:`proposal_history`, with async ``a*`` twins) decides proposals
-  outside the graph; a thread still waiting on them then continues without asking again.
+* the review API (``review.py``: ``list_pending_proposals``, ``approve_proposal``,
+  ``reject_proposal``, ``get_proposal``, ``proposal_history``, with async ``a*`` twins) decides
+  proposals outside the graph; a thread still waiting on them then continues without asking
+  again. It is public at the package's top level (``from agno_learn_langgraph import
+  approve_proposal``), the only place that re-exports it.
 
 ``content.py`` checks a proposal's content against its store's fields (the kinds table),
 ``decide.py`` decides one proposal, ``writers.py`` writes an approved one to its store.
@@ -73,18 +75,6 @@ from agno_learn_langgraph.approval.propose import (
     describe_propose_outcome,
     plan_propose,
 )
-from agno_learn_langgraph.approval.review import (
-    aapprove_proposal,
-    aget_proposal,
-    alist_pending_proposals,
-    approve_proposal,
-    aproposal_history,
-    areject_proposal,
-    get_proposal,
-    list_pending_proposals,
-    proposal_history,
-    reject_proposal,
-)
 
 __all__ = [
     "ALLOWED_DECISIONS",
@@ -98,25 +88,15 @@ __all__ = [
     "ProposalForReview",
     "ProposeOutcome",
     "RejectDecision",
-    "aapprove_proposal",
-    "aget_proposal",
-    "alist_pending_proposals",
-    "approve_proposal",
-    "aproposal_history",
-    "areject_proposal",
     "areview_pending",
     "create_approval_node",
     "create_propose_tools",
     "describe_propose_outcome",
-    "get_proposal",
-    "list_pending_proposals",
     "normalize_content",
     "plan_apply_review",
     "plan_decide",
     "plan_propose",
     "plan_review_request",
-    "proposal_history",
-    "reject_proposal",
     "review_pending",
     "review_request",
     "review_response_schema",

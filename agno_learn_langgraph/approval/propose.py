@@ -51,39 +51,35 @@ def plan_propose(
     machine: LearningMachine,
     scope: Scope,
     *,
-    target: StoreName | None = None,
+    target: StoreName,
     content: dict[str, Any],
     rationale: str,
     proposed_by: WriterMode = "propose",
-    store: StoreName | None = None,
 ) -> Plan[tuple[Proposal, ProposeOutcome]]:
     """Store a learning for ``target`` with ``status="proposed"``, unless it was proposed before.
 
     Returns ``(proposal, "created")``, the identical pending proposal with
     ``"duplicate_pending"``, or the identical rejected one with ``"previously_rejected"``
-    (nothing is stored then). ``store=`` is the former name of ``target=``.
+    (nothing is stored then).
 
     Raises:
         LearningInputError: content that does not fit the store (see :func:`normalize_content`).
         UnsupportedModeError: ``target`` is off in ``machine`` or cannot be proposed.
         MissingScopeError: a per-user target and no ``scope.user_id``.
     """
-    name = target or store
-    if name is None:
-        raise TypeError("plan_propose() needs target=, the learning store to propose for.")
-    config = machine.config(name)
+    config = machine.config(target)
     if config is None or LearningMode.PROPOSE not in config.supported_modes:
         enabled = machine.stores_in_mode(LearningMode.PROPOSE)
         raise UnsupportedModeError(
-            f"Cannot propose for {name!r}: it is {'off' if config is None else 'not proposable'} "
+            f"Cannot propose for {target!r}: it is {'off' if config is None else 'not proposable'} "
             f"in this LearningMachine; stores in PROPOSE mode: {', '.join(enabled) or 'none'}."
         )
-    cleaned = normalize_content(name, content, machine)
-    store_kind = kind(name)
-    namespace = machine.namespace_for(name) if store_kind.namespaced else None
+    cleaned = normalize_content(target, content, machine)
+    store_kind = kind(target)
+    namespace = machine.namespace_for(target) if store_kind.namespaced else None
     store_kind.owner_id(scope, namespace)  # a per-user target needs the user id
     proposal = Proposal(
-        store=name,
+        store=target,
         content=cleaned,
         rationale=(rationale or "").strip(),
         proposed_by=proposed_by,
@@ -91,7 +87,7 @@ def plan_propose(
         thread_id=scope.thread_id,
         agent_id=scope.agent_id,
         namespace=namespace,
-        fingerprint=content_fingerprint(name, cleaned),
+        fingerprint=content_fingerprint(target, cleaned),
     )
     proposal.history.append(
         ReviewEvent(

@@ -18,6 +18,7 @@ from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph.approval.decide import DecisionType, plan_decide, plan_decision_keys
 from agno_learn_langgraph.core import Plan, arun_plan, async_write_lock, run_plan, write_lock
+from agno_learn_langgraph.core.steps import name_twins
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Proposal
 from agno_learn_langgraph.stores import proposals as proposal_store
@@ -51,18 +52,8 @@ def _shells(
 
     signature = inspect.signature(plan)
     store = inspect.Parameter("store", inspect.Parameter.POSITIONAL_ONLY, annotation="BaseStore")
-    result = str(signature.return_annotation).removeprefix("Plan[").removesuffix("]")
-    shown = signature.replace(
-        parameters=[store, *signature.parameters.values()], return_annotation=result
-    )
-    for shell, shell_name, doc in (
-        (sync, name, plan.__doc__),
-        (async_, f"a{name}", f"Async twin of :func:`{name}`."),
-    ):
-        shell.__name__ = shell.__qualname__ = shell_name
-        shell.__doc__ = doc
-        shell.__module__ = __name__
-        setattr(shell, "__signature__", shown)  # noqa: B010  (help() shows the real arguments)
+    with_store = signature.replace(parameters=[store, *signature.parameters.values()])
+    name_twins(sync, async_, name, plan.__doc__, with_store, __name__)
     return sync, async_
 
 

@@ -167,7 +167,7 @@ def cmd_export(args: argparse.Namespace, store: BaseStore) -> int:
 
 def cmd_proposals(args: argparse.Namespace, store: BaseStore) -> int:
     """List proposals awaiting review, across threads and users."""
-    from agno_learn_langgraph.approval import list_pending_proposals
+    from agno_learn_langgraph.approval.review import list_pending_proposals
 
     store_name = kind_by_cli_name(args.kind).name if args.kind else None
     pending = list_pending_proposals(
@@ -183,7 +183,7 @@ def cmd_proposals(args: argparse.Namespace, store: BaseStore) -> int:
 
 
 def _pending(store: BaseStore, proposal_id: str, args: argparse.Namespace) -> Proposal:
-    from agno_learn_langgraph.approval import get_proposal
+    from agno_learn_langgraph.approval.review import get_proposal
 
     proposal = get_proposal(store, proposal_id)
     if proposal is None:
@@ -209,7 +209,7 @@ def _decided(args: argparse.Namespace, decide: Callable[[], Proposal], verb: str
 
 def cmd_approve(args: argparse.Namespace, store: BaseStore) -> int:
     """Approve a proposal: its content is written to its store."""
-    from agno_learn_langgraph.approval import approve_proposal
+    from agno_learn_langgraph.approval.review import approve_proposal
 
     _pending(store, args.id, args)
     return _decided(
@@ -232,7 +232,7 @@ def _parse_set(pairs: Sequence[str]) -> dict[str, str]:
 
 def cmd_edit(args: argparse.Namespace, store: BaseStore) -> int:
     """Approve a proposal with changed content (recorded as an edit)."""
-    from agno_learn_langgraph.approval import approve_proposal
+    from agno_learn_langgraph.approval.review import approve_proposal
 
     changes = _parse_set(args.set)
     _pending(store, args.id, args)
@@ -245,7 +245,7 @@ def cmd_edit(args: argparse.Namespace, store: BaseStore) -> int:
 
 def cmd_reject(args: argparse.Namespace, store: BaseStore) -> int:
     """Reject a proposal; it is kept, with reviewer and reason, for audit."""
-    from agno_learn_langgraph.approval import reject_proposal
+    from agno_learn_langgraph.approval.review import reject_proposal
 
     _pending(store, args.id, args)
     return _decided(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import AsyncIterator, Hashable, Iterable, Iterator
+from collections.abc import AsyncIterator, Hashable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -40,13 +40,20 @@ def _stripes(keys: Iterable[Hashable]) -> list[int]:
 
 
 @contextmanager
-def _pending(keys: tuple[Hashable, ...]) -> Iterator[None]:
-    """Mark ``keys`` for the plans run inside: they also hold them in the store's database."""
-    token = _PENDING.set(_PENDING.get() + keys)
+def _held(keys: tuple[Hashable, ...], locks: Sequence[Any], stripes: list[int]) -> Iterator[None]:
+    """Run the body with ``locks[i]`` of ``stripes`` acquired, then release them (last first).
+
+    Inside, ``keys`` are pending: the plans run there also hold them in the store's database.
+    """
     try:
-        yield
+        token = _PENDING.set(_PENDING.get() + keys)
+        try:
+            yield
+        finally:
+            _PENDING.reset(token)
     finally:
-        _PENDING.reset(token)
+        for i in reversed(stripes):
+            locks[i].release()
 
 
 @contextmanager
@@ -55,12 +62,8 @@ def write_lock(*keys: Hashable) -> Iterator[None]:
     stripes = _stripes(keys)
     for i in stripes:
         _THREAD_LOCKS[i].acquire()
-    try:
-        with _pending(keys):
-            yield
-    finally:
-        for i in reversed(stripes):
-            _THREAD_LOCKS[i].release()
+    with _held(keys, _THREAD_LOCKS, stripes):
+        yield
 
 
 @asynccontextmanager
@@ -80,12 +83,8 @@ async def async_write_lock(*keys: Hashable) -> AsyncIterator[None]:
             for j in reversed(stripes[:n]):
                 locks[j].release()
             raise
-    try:
-        with _pending(keys):
-            yield
-    finally:
-        for i in reversed(stripes):
-            locks[i].release()
+    with _held(keys, locks, stripes):
+        yield
 
 
 @contextmanager

@@ -5,8 +5,9 @@ the thread's cursor): an extraction whose claim on its messages was taken over m
 ``stores.cursors``) writes nothing, so no message is learned twice.
 
 :func:`plan_apply` iterates over the extraction parts; each part's ``apply`` gets an
-:class:`ApplyStep` (the run, the store, the provenance, whether the store proposes) and writes its
-own store. Items the model got wrong (an unknown id, an empty text) are logged and skipped.
+:class:`ApplyStep` (the run, the store, the provenance, whether the store proposes) and writes
+(or proposes) to its own store. Items the model got wrong (an unknown id, an empty text) are
+logged and skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from agno_learn_langgraph.core import Plan
 from agno_learn_langgraph.errors import LearningInputError
 from agno_learn_langgraph.extraction.parts import PARTS
 from agno_learn_langgraph.extraction.prepare import Prepared
-from agno_learn_langgraph.kinds import LearningMode, StoreName, kind
+from agno_learn_langgraph.kinds import LearningMode, StoreName
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
@@ -69,14 +70,6 @@ class ApplyStep:
     proposing: bool
     changes: list[str]
 
-    def namespace(self) -> str:
-        """The store's configured namespace."""
-        return self.machine.namespace_for(self.store)
-
-    def owner_id(self) -> Any:
-        """The id owning the store's data (user or thread id; ``None`` for a shared namespace)."""
-        return kind(self.store).owner_id(self.scope, self.namespace())
-
     def attempt(self, plan: Plan[T], what: str) -> Plan[T | None]:
         """Run ``plan``; a :class:`LearningInputError` (bad item from the model) is skipped."""
         try:
@@ -93,7 +86,7 @@ class ApplyStep:
         plan = plan_propose(
             self.machine,
             self.scope,
-            store=self.store,
+            target=self.store,
             content=content,
             rationale="Extracted from the conversation after the agent's reply.",
             proposed_by="always",

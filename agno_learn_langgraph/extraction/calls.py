@@ -145,7 +145,7 @@ def build_calls(
             session=prepared.session,
             planning=options.planning,
             entities=prepared.entities,
-            knowledge=prepared.knowledge,
+            knowledge=prepared.learnings,
             proposing=[s for s in stores if s in proposing],
             instructions={s: c.instructions for s, c in configs.items() if c.instructions},
             additional_instructions={

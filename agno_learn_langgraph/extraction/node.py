@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -13,8 +14,9 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
 from agno_learn_langgraph.compat import has_vector_index
-from agno_learn_langgraph.core import arun_plan, async_write_lock, data_key, run_plan, write_lock
+from agno_learn_langgraph.core import data_key
 from agno_learn_langgraph.core.guard import guard_store
+from agno_learn_langgraph.core.steps import Steps, arun_steps, locked, run_steps, step
 from agno_learn_langgraph.extraction.apply import ExtractionReport, plan_apply, plan_skip
 from agno_learn_langgraph.extraction.calls import (
     ExtractionFailedError,
@@ -25,14 +27,13 @@ from agno_learn_langgraph.extraction.calls import (
 )
 from agno_learn_langgraph.extraction.prepare import Prepared, plan_prepare
 from agno_learn_langgraph.extraction.recovery import (
-    arecord_pending,
-    arun_recorded,
-    asweep_soon,
+    Job,
     current_checkpointer,
     raise_if_failed,
-    record_pending,
-    run_recorded,
-    sweep_soon,
+    record_pending_steps,
+    recorded_steps,
+    submitted,
+    sweep_steps,
 )
 from agno_learn_langgraph.extraction.select import check_scope, extraction_stores
 from agno_learn_langgraph.graph_node import GraphNode, current_run
@@ -47,6 +48,7 @@ __all__ = [
     "aschedule_extraction",
     "create_extraction_node",
     "extract_learnings",
+    "extraction_steps",
     "schedule_extraction",
 ]
 
@@ -73,22 +75,11 @@ def _cursor_keys(scope: Scope) -> list[Hashable]:
     return [cursor_lock_key(scope.thread_id)] if scope.thread_id else []
 
 
-def _release(store: BaseStore, scope: Scope, prepared: Prepared) -> None:
+def _release(store: BaseStore, scope: Scope, prepared: Prepared) -> Steps[None]:
     """Give a failed extraction's messages back (its lease frees them if this fails too)."""
     if scope.thread_id and prepared.claim:
         try:
-            with write_lock(*_cursor_keys(scope)):
-                run_plan(store, release_claim(scope.thread_id, prepared.claim))
-        except Exception:
-            logger.warning("Releasing the extraction's claim failed.", exc_info=True)
-
-
-async def _arelease(store: BaseStore, scope: Scope, prepared: Prepared) -> None:
-    """Async twin of :func:`_release`."""
-    if scope.thread_id and prepared.claim:
-        try:
-            async with async_write_lock(*_cursor_keys(scope)):
-                await arun_plan(store, release_claim(scope.thread_id, prepared.claim))
+            yield locked(store, _cursor_keys(scope), release_claim(scope.thread_id, prepared.claim))
         except Exception:
             logger.warning("Releasing the extraction's claim failed.", exc_info=True)
 
@@ -99,6 +90,35 @@ def _start(
     stores = extraction_stores(machine)
     check_scope(machine, stores, scope)
     return stores, resolve_models(machine, stores, model)
+
+
+def extraction_steps(job: Job) -> Steps[ExtractionReport]:
+    """One extraction of ``job.messages`` (see :func:`extract_learnings`)."""
+    machine, store, scope = job.machine, job.store, job.scope
+    stores, models = _start(machine, scope, job.model)
+    if not stores:
+        return ExtractionReport("nothing_new")
+    prepare = plan_prepare(machine, scope, job.messages, stores, indexed=has_vector_index(store))
+    prepared = yield locked(store, _cursor_keys(scope), prepare)  # claims the new messages
+    if not prepared.transcript:
+        if prepared.claim is None:
+            return ExtractionReport("nothing_new")
+        return (yield locked(store, _cursor_keys(scope), plan_skip(scope, prepared)))
+    counter = [0]
+    try:
+        outputs = []
+        for call in build_calls(machine, prepared, models):
+            outputs.append((yield step(invoke_call, ainvoke_call, machine, call, counter)))
+        keys = [*_data_keys(machine, stores, scope), *_cursor_keys(scope)]
+        report = yield locked(store, keys, plan_apply(machine, scope, prepared, outputs))
+    except ExtractionFailedError as exc:
+        yield from _release(store, scope, prepared)
+        return _failed(prepared.transcript, counter[0], exc)
+    except Exception:
+        yield from _release(store, scope, prepared)
+        raise
+    report.calls = counter[0]
+    return cast(ExtractionReport, report)
 
 
 def extract_learnings(
@@ -124,30 +144,7 @@ def extract_learnings(
         MissingScopeError: a store needs a user or thread id ``scope`` lacks.
         ValueError: no extraction model is configured.
     """
-    stores, models = _start(machine, scope, model)
-    if not stores:
-        return ExtractionReport("nothing_new")
-    indexed = has_vector_index(store)
-    with write_lock(*_cursor_keys(scope)):  # claims the new messages
-        prepared = run_plan(store, plan_prepare(machine, scope, messages, stores, indexed=indexed))
-    if not prepared.transcript:
-        if prepared.claim is None:
-            return ExtractionReport("nothing_new")
-        with write_lock(*_cursor_keys(scope)):
-            return run_plan(store, plan_skip(scope, prepared))
-    counter = [0]
-    try:
-        outputs = [invoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)]
-        with write_lock(*_data_keys(machine, stores, scope), *_cursor_keys(scope)):
-            report = run_plan(store, plan_apply(machine, scope, prepared, outputs))
-    except ExtractionFailedError as exc:
-        _release(store, scope, prepared)
-        return _failed(prepared.transcript, counter[0], exc)
-    except Exception:
-        _release(store, scope, prepared)
-        raise
-    report.calls = counter[0]
-    return report
+    return run_steps(extraction_steps(Job(machine, store, scope, messages, model)))
 
 
 async def aextract_learnings(
@@ -159,42 +156,42 @@ async def aextract_learnings(
     model: BaseChatModel | None = None,
 ) -> ExtractionReport:
     """Async twin of :func:`extract_learnings`."""
-    stores, models = _start(machine, scope, model)
-    if not stores:
-        return ExtractionReport("nothing_new")
-    indexed = has_vector_index(store)
-    plan = plan_prepare(machine, scope, messages, stores, indexed=indexed)
-    async with async_write_lock(*_cursor_keys(scope)):
-        prepared = await arun_plan(store, plan)
-    if not prepared.transcript:
-        if prepared.claim is None:
-            return ExtractionReport("nothing_new")
-        async with async_write_lock(*_cursor_keys(scope)):
-            return await arun_plan(store, plan_skip(scope, prepared))
-    counter = [0]
-    try:
-        outputs = [
-            await ainvoke_call(machine, c, counter) for c in build_calls(machine, prepared, models)
-        ]
-        async with async_write_lock(*_data_keys(machine, stores, scope), *_cursor_keys(scope)):
-            report = await arun_plan(store, plan_apply(machine, scope, prepared, outputs))
-    except ExtractionFailedError as exc:
-        await _arelease(store, scope, prepared)
-        return _failed(prepared.transcript, counter[0], exc)
-    except Exception:
-        await _arelease(store, scope, prepared)
-        raise
-    report.calls = counter[0]
-    return report
+    return await arun_steps(extraction_steps(Job(machine, store, scope, messages, model)))
 
 
 # -- scheduling ---------------------------------------------------------------------------------
 
 
-def _job_options(machine: LearningMachine) -> dict[str, Any]:
-    """How a background job checks its turn was saved: the run's checkpointer, and how long
-    to wait for the checkpoint (taken now: the job runs after the run is over)."""
-    return {"checkpointer": current_checkpointer(), "wait_s": machine.recovery_grace() / 2}
+def _guard(store: BaseStore) -> None:
+    """A sync run's job runs on a worker thread: guard a plain ``InMemoryStore`` first."""
+    if isinstance(store, InMemoryStore):
+        guard_store(store)
+
+
+async def _aguard(store: BaseStore) -> None:
+    """An async run's job is a task on the same loop: nothing to guard."""
+
+
+def _schedule_steps(job: Job, background: bool | None) -> Steps[None]:
+    """Check the ids now, then extract in the background (``machine.runner``) or inline."""
+    machine = job.machine
+    stores, _ = _start(machine, job.scope, job.model)
+    if not stores:
+        return
+    if not (machine.background if background is None else background):
+        try:
+            raise_if_failed((yield from extraction_steps(job)))
+        except Exception:
+            logger.exception("Extraction failed; the next turn's extraction retries it.")
+        return
+    yield step(_guard, _aguard, job.store)
+    record = yield from record_pending_steps(job)
+    # how the job checks its turn was saved, taken now (the job runs after the run is over)
+    recorded = replace(
+        job, record=record, checkpointer=current_checkpointer(), wait_s=machine.recovery_grace() / 2
+    )
+    yield submitted(machine, thread_key(job.scope), lambda: recorded_steps(recorded))
+    yield from sweep_steps(machine, job.store, job.model)
 
 
 def schedule_extraction(
@@ -221,29 +218,7 @@ def schedule_extraction(
         MissingScopeError: a store needs a user or thread id ``scope`` lacks.
         ValueError: no extraction model is configured.
     """
-    stores, _ = _start(machine, scope, model)
-    if not stores:
-        return
-    snapshot = list(messages)
-
-    def job() -> None:
-        raise_if_failed(extract_learnings(machine, store, scope, snapshot, model=model))
-
-    if machine.background if background is None else background:
-        if isinstance(store, InMemoryStore):
-            guard_store(store)
-        record, options = record_pending(machine, store, scope, snapshot), _job_options(machine)
-
-        def recorded_job() -> None:
-            run_recorded(machine, store, scope, snapshot, record, model=model, **options)
-
-        machine.runner.submit(thread_key(scope), recorded_job)
-        sweep_soon(machine, store, model)
-        return
-    try:
-        job()
-    except Exception:
-        logger.exception("Extraction failed; the next turn's extraction retries it.")
+    run_steps(_schedule_steps(Job(machine, store, scope, list(messages), model), background))
 
 
 async def aschedule_extraction(
@@ -256,28 +231,7 @@ async def aschedule_extraction(
     background: bool | None = None,
 ) -> None:
     """Async twin of :func:`schedule_extraction`: a task on the running loop, or inline."""
-    stores, _ = _start(machine, scope, model)
-    if not stores:
-        return
-    snapshot = list(messages)
-
-    async def job() -> None:
-        raise_if_failed(await aextract_learnings(machine, store, scope, snapshot, model=model))
-
-    if machine.background if background is None else background:
-        record = await arecord_pending(machine, store, scope, snapshot)
-        options = _job_options(machine)
-
-        async def recorded_job() -> None:
-            await arun_recorded(machine, store, scope, snapshot, record, model=model, **options)
-
-        await machine.runner.asubmit(thread_key(scope), recorded_job)
-        await asweep_soon(machine, store, model)
-        return
-    try:
-        await job()
-    except Exception:
-        logger.exception("Extraction failed; the next turn's extraction retries it.")
+    await arun_steps(_schedule_steps(Job(machine, store, scope, list(messages), model), background))
 
 
 def create_extraction_node(

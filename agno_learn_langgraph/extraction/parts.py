@@ -2,14 +2,17 @@
 
 This is the only module of the extraction package that names stores: the schema, the prepare
 plan and the apply loop iterate over :data:`PARTS` (in the canonical store order of
-:data:`~agno_learn_langgraph.kinds.KINDS`).
+:data:`~agno_learn_langgraph.kinds.KINDS`). Each store's part holds only what is its own: the
+stores whose prompt shows their most relevant records share one read (``_RANKED`` says how
+many), and every part proposes (PROPOSE mode) or writes through :meth:`ExtractionPart.apply`.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from agno_learn_langgraph.config import EntityMemoryConfig, SessionContextConfig, UserProfileConfig
 from agno_learn_langgraph.core import Plan
@@ -21,7 +24,7 @@ from agno_learn_langgraph.extraction.outputs import (
     SessionUpdate,
     profile_changes_model,
 )
-from agno_learn_langgraph.kinds import KINDS, StoreName
+from agno_learn_langgraph.kinds import KINDS, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import UserProfile
 from agno_learn_langgraph.scope import Scope
@@ -82,137 +85,191 @@ class ReadRequest:
     query: str
     indexed: bool
 
-    def namespace(self, store: StoreName) -> str:
-        """The configured namespace of ``store``."""
-        return self.machine.namespace_for(store)
+
+class _Run(Protocol):
+    """A read request or an apply step: the run a part reads or writes for."""
+
+    @property
+    def machine(self) -> LearningMachine: ...
+
+    @property
+    def scope(self) -> Scope: ...
+
+
+class _Ranked(NamedTuple):
+    """How the prompt shows a store's records: the ``limit`` most relevant to the new messages."""
+
+    search: Callable[..., Plan[list[Any]]]
+    limit: int
+
+
+_RANKED: dict[str, _Ranked] = {
+    user_memory.NAME: _Ranked(user_memory.relevant_memories, MEMORIES_IN_PROMPT),
+    entity_memory.NAME: _Ranked(entity_memory.relevant_entities, ENTITIES_IN_PROMPT),
+    learned_knowledge.NAME: _Ranked(learned_knowledge.search_learnings, LEARNINGS_IN_PROMPT),
+}
 
 
 @dataclass(frozen=True)
-class ExtractionPart:
-    """How extraction serves one store.
+class ExtractionPart(ABC):
+    """How extraction serves one store: one subclass per extractable store.
 
     Attributes:
         store: the store.
-        output: the field of the output schema (and of the merged model outputs) it fills.
-        loaded: the attribute of ``Prepared`` (and the ``ExtractionData`` argument) its read fills.
-        read: the plan loading what the prompt shows the model for this store.
-        output_type: the annotation and default of its output field.
-        apply: writes (or proposes) its validated output value.
+        output: the field of the output schema (and of the merged model outputs) it fills, and
+            the attribute of ``Prepared`` its read fills.
+        locate: where a namespaced store's records are, from its configured namespace and the
+            run's ids (``None``: the store's owner id, a user or thread id).
     """
 
     store: StoreName
     output: str
-    loaded: str
-    read: Callable[[ReadRequest], Plan[Any]]
-    output_type: Callable[[OutputOptions], tuple[Any, Any]]
-    apply: Callable[[ApplyStep, Any], Plan[None]]
+    locate: Callable[[str, Scope], Any] | None = None
+
+    def where(self, run: _Run) -> Any:
+        """Where the store's records are for ``run``: the first argument of its plans.
+
+        Raises:
+            MissingScopeError: the run lacks the user or thread id the store needs.
+        """
+        namespace = run.machine.namespace_for(self.store)
+        if self.locate is not None:
+            return self.locate(namespace, run.scope)
+        return kind(self.store).owner_id(run.scope, namespace)
+
+    def read(self, req: ReadRequest) -> Plan[Any]:
+        """The plan loading what the prompt shows the model for this store (by default its
+        records most relevant to the new messages)."""
+        search, limit = _RANKED[self.store]
+        return search(self.where(req), req.query, limit=limit, indexed=req.indexed)
+
+    @abstractmethod
+    def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
+        """The annotation and default of its output field."""
+
+    def proposals(self, value: Any) -> list[dict[str, Any]]:
+        """What the store proposes of its output ``value`` in PROPOSE mode: one content each."""
+        return []
+
+    @abstractmethod
+    def write(self, step: ApplyStep, value: Any) -> Plan[None]:
+        """Write its validated output ``value``."""
+
+    def apply(self, step: ApplyStep, value: Any) -> Plan[None]:
+        """Write ``value``, or propose it when the store is in PROPOSE mode."""
+        if not step.proposing:
+            return (yield from self.write(step, value))
+        for content in self.proposals(value):
+            yield from step.propose(content)
 
 
-# -- user profile ---------------------------------------------------------------------------------
-
-
-def _read_profile(req: ReadRequest) -> Plan[Any]:
-    schema = output_options(req.machine).profile_schema
-    return user_profile.get_profile(req.scope.require_user(user_profile.NAME), schema)
+def _optional(model: Any) -> tuple[Any, Any]:
+    return (model | None, None)
 
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
-def _apply_profile(step: ApplyStep, changes: Any) -> Plan[None]:
-    # strict output fills every field: null, "" or an empty list/dict there means "no change"
-    values = {k: v for k, v in changes.set.model_dump().items() if v not in _EMPTY}
-    if step.proposing:
-        for name, value in values.items():
-            yield from step.propose({"field": name, "value": value})
-        return
-    if not (values or changes.clear):
-        return
-    plan = user_profile.update_profile(
-        step.owner_id(),
-        step.provenance,
-        set_fields=values,
-        clear=changes.clear,
-        schema=output_options(step.machine).profile_schema,
-    )
-    changed = yield from step.attempt(plan, "profile update")
-    step.changes.extend(f"profile {k} = {v!r}" for k, v in (changed or {}).items())
+def _set_values(changes: Any) -> dict[str, Any]:
+    """The profile fields to set: strict output fills every field, and null, "" or an empty
+    list/dict there means "no change"."""
+    return {k: v for k, v in changes.set.model_dump().items() if v not in _EMPTY}
 
 
-# -- user memory ---------------------------------------------------------------------------------
+class _Profile(ExtractionPart):
+    def read(self, req: ReadRequest) -> Plan[Any]:
+        schema = output_options(req.machine).profile_schema
+        return user_profile.get_profile(self.where(req), schema)
+
+    def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
+        return _optional(profile_changes_model(options.profile_schema))
+
+    def proposals(self, changes: Any) -> list[dict[str, Any]]:
+        return [{"field": name, "value": value} for name, value in _set_values(changes).items()]
+
+    def write(self, step: ApplyStep, changes: Any) -> Plan[None]:
+        values = _set_values(changes)
+        if not (values or changes.clear):
+            return
+        plan = user_profile.update_profile(
+            self.where(step),
+            step.provenance,
+            set_fields=values,
+            clear=changes.clear,
+            schema=output_options(step.machine).profile_schema,
+        )
+        changed = yield from step.attempt(plan, "profile update")
+        step.changes.extend(f"profile {k} = {v!r}" for k, v in (changed or {}).items())
 
 
-def _read_memories(req: ReadRequest) -> Plan[Any]:
-    user_id = req.scope.require_user(user_memory.NAME)
-    return user_memory.relevant_memories(
-        user_id, req.query, limit=MEMORIES_IN_PROMPT, indexed=req.indexed
-    )
+class _Memories(ExtractionPart):
+    def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
+        return _optional(MemoryChanges)
 
+    def proposals(self, changes: MemoryChanges) -> list[dict[str, Any]]:
+        return [{"text": text} for text in changes.add]
 
-def _apply_memories(step: ApplyStep, changes: MemoryChanges) -> Plan[None]:
-    if step.proposing:
+    def write(self, step: ApplyStep, changes: MemoryChanges) -> Plan[None]:
+        user_id = self.where(step)
+        for edit in changes.update:
+            plan = user_memory.update_memory(user_id, edit.id, edit.text, step.provenance)
+            if (yield from step.attempt(plan, f"memory update {edit.id!r}")) is not None:
+                step.changes.append(f"updated memory {edit.id}")
+        for memory_id in changes.delete:
+            plan = user_memory.delete_memory(user_id, memory_id)
+            if (yield from step.attempt(plan, f"memory delete {memory_id!r}")) is not None:
+                step.changes.append(f"deleted memory {memory_id}")
         for text in changes.add:
-            yield from step.propose({"text": text})
-        return
-    user_id = step.owner_id()
-    for edit in changes.update:
-        plan = user_memory.update_memory(user_id, edit.id, edit.text, step.provenance)
-        if (yield from step.attempt(plan, f"memory update {edit.id!r}")) is not None:
-            step.changes.append(f"updated memory {edit.id}")
-    for memory_id in changes.delete:
-        plan = user_memory.delete_memory(user_id, memory_id)
-        if (yield from step.attempt(plan, f"memory delete {memory_id!r}")) is not None:
-            step.changes.append(f"deleted memory {memory_id}")
-    for text in changes.add:
-        added = yield from step.attempt(user_memory.add_memory(user_id, text, step.provenance), "")
-        if added is not None and added[1]:
-            step.changes.append(f"added memory {added[0].id}")
+            added = yield from step.attempt(
+                user_memory.add_memory(user_id, text, step.provenance), ""
+            )
+            if added is not None and added[1]:
+                step.changes.append(f"added memory {added[0].id}")
 
 
-# -- session context ------------------------------------------------------------------------------
+class _Session(ExtractionPart):
+    def read(self, req: ReadRequest) -> Plan[Any]:
+        return session_context.get_session_context(self.where(req))
+
+    def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
+        return _optional(PlanningSessionUpdate if options.planning else SessionUpdate)
+
+    def write(self, step: ApplyStep, update: SessionUpdate) -> Plan[None]:
+        if not update.summary.strip():
+            return
+        yield from session_context.save_session_context(
+            self.where(step),
+            step.provenance,
+            summary=update.summary,
+            goal=getattr(update, "goal", None),
+            plan=getattr(update, "plan", None),
+            progress=getattr(update, "progress", None),
+        )
+        step.changes.append("session context saved")
 
 
-def _read_session(req: ReadRequest) -> Plan[Any]:
-    return session_context.get_session_context(req.scope.require_thread(session_context.NAME))
+def _facts(item: EntityChanges) -> list[str]:
+    return [f.strip() for f in item.facts if f.strip()]
 
 
-def _apply_session(step: ApplyStep, update: SessionUpdate) -> Plan[None]:
-    if not update.summary.strip():
-        return
-    yield from session_context.save_session_context(
-        step.owner_id(),
-        step.provenance,
-        summary=update.summary,
-        goal=getattr(update, "goal", None),
-        plan=getattr(update, "plan", None),
-        progress=getattr(update, "progress", None),
-    )
-    step.changes.append("session context saved")
+class _Entities(ExtractionPart):
+    def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
+        return (list[EntityChanges], [])
+
+    def proposals(self, items: list[EntityChanges]) -> list[dict[str, Any]]:
+        return [
+            {"entity": item.entity, "entity_type": item.entity_type, "fact": fact}
+            for item in items
+            for fact in _facts(item)
+        ]
+
+    def write(self, step: ApplyStep, items: list[EntityChanges]) -> Plan[None]:
+        ns = self.where(step)
+        for item in items:
+            yield from _write_entity(step, ns, item, _facts(item))
 
 
-# -- entity memory --------------------------------------------------------------------------------
-
-
-def _read_entities(req: ReadRequest) -> Plan[Any]:
-    ns = entity_memory.entity_namespaces(req.namespace(entity_memory.NAME), req.scope)
-    return entity_memory.relevant_entities(
-        ns, req.query, limit=ENTITIES_IN_PROMPT, indexed=req.indexed
-    )
-
-
-def _apply_entities(step: ApplyStep, items: list[EntityChanges]) -> Plan[None]:
-    ns = entity_memory.entity_namespaces(step.namespace(), step.scope)
-    for item in items:
-        facts = [f.strip() for f in item.facts if f.strip()]
-        if step.proposing:
-            for fact in facts:
-                content = {"entity": item.entity, "entity_type": item.entity_type, "fact": fact}
-                yield from step.propose(content)
-            continue
-        yield from _apply_entity(step, ns, item, facts)
-
-
-def _apply_entity(step: ApplyStep, ns: Any, item: EntityChanges, facts: list[str]) -> Plan[None]:
+def _write_entity(step: ApplyStep, ns: Any, item: EntityChanges, facts: list[str]) -> Plan[None]:
     first, rest = (facts[0], facts[1:]) if item.supersedes and facts else (None, facts)
     plan = entity_memory.create_entity(
         ns, step.provenance, name=item.entity, entity_type=item.entity_type, facts=rest
@@ -237,84 +294,41 @@ def _apply_entity(step: ApplyStep, ns: Any, item: EntityChanges, facts: list[str
         yield from step.attempt(retire, f"retire {fact_id!r}")
 
 
-# -- learned knowledge ---------------------------------------------------------------------------
+def _learning(item: LearningItem) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "learning": item.learning,
+        "context": item.context,
+        "tags": item.tags,
+    }
 
 
-def _read_knowledge(req: ReadRequest) -> Plan[Any]:
-    ns = learned_knowledge.knowledge_namespace(req.namespace(learned_knowledge.NAME), req.scope)
-    return learned_knowledge.search_learnings(
-        ns, req.query, limit=LEARNINGS_IN_PROMPT, indexed=req.indexed
-    )
+class _Knowledge(ExtractionPart):
+    def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
+        return (list[LearningItem], [])
 
+    def proposals(self, items: list[LearningItem]) -> list[dict[str, Any]]:
+        return [_learning(item) for item in items]
 
-def _apply_knowledge(step: ApplyStep, items: list[LearningItem]) -> Plan[None]:
-    ns = learned_knowledge.knowledge_namespace(step.namespace(), step.scope)
-    for item in items:
-        content: dict[str, Any] = {
-            "title": item.title,
-            "learning": item.learning,
-            "context": item.context,
-            "tags": item.tags,
-        }
-        if step.proposing:
-            yield from step.propose(content)
-            continue
-        plan = learned_knowledge.save_learning(ns, step.provenance, **content)
-        saved = yield from step.attempt(plan, "learning")
-        if saved is not None:
-            step.changes.append(f"learning {saved[0].id} {saved[1]}")
+    def write(self, step: ApplyStep, items: list[LearningItem]) -> Plan[None]:
+        ns = self.where(step)
+        for item in items:
+            plan = learned_knowledge.save_learning(ns, step.provenance, **_learning(item))
+            saved = yield from step.attempt(plan, "learning")
+            if saved is not None:
+                step.changes.append(f"learning {saved[0].id} {saved[1]}")
 
 
 # -- the table ---------------------------------------------------------------------------------
 
-
-def _optional(model: Any) -> tuple[Any, Any]:
-    return (model | None, None)
-
-
 _PARTS_BY_STORE: dict[str, ExtractionPart] = {
     p.store: p
     for p in (
-        ExtractionPart(
-            store=user_profile.NAME,
-            output="profile",
-            loaded="profile",
-            read=_read_profile,
-            output_type=lambda o: _optional(profile_changes_model(o.profile_schema)),
-            apply=_apply_profile,
-        ),
-        ExtractionPart(
-            store=user_memory.NAME,
-            output="memories",
-            loaded="memories",
-            read=_read_memories,
-            output_type=lambda o: _optional(MemoryChanges),
-            apply=_apply_memories,
-        ),
-        ExtractionPart(
-            store=session_context.NAME,
-            output="session",
-            loaded="session",
-            read=_read_session,
-            output_type=lambda o: _optional(PlanningSessionUpdate if o.planning else SessionUpdate),
-            apply=_apply_session,
-        ),
-        ExtractionPart(
-            store=entity_memory.NAME,
-            output="entities",
-            loaded="entities",
-            read=_read_entities,
-            output_type=lambda o: (list[EntityChanges], []),
-            apply=_apply_entities,
-        ),
-        ExtractionPart(
-            store=learned_knowledge.NAME,
-            output="learnings",
-            loaded="knowledge",
-            read=_read_knowledge,
-            output_type=lambda o: (list[LearningItem], []),
-            apply=_apply_knowledge,
-        ),
+        _Profile(user_profile.NAME, "profile"),
+        _Memories(user_memory.NAME, "memories"),
+        _Session(session_context.NAME, "session"),
+        _Entities(entity_memory.NAME, "entities", entity_memory.entity_namespaces),
+        _Knowledge(learned_knowledge.NAME, "learnings", learned_knowledge.knowledge_namespace),
     )
 }
 

@@ -43,7 +43,7 @@ class Prepared:
     memories: list[Memory] = field(default_factory=list)
     session: SessionContext | None = None
     entities: list[Entity] = field(default_factory=list)
-    knowledge: list[LearnedKnowledge] = field(default_factory=list)
+    learnings: list[LearnedKnowledge] = field(default_factory=list)
 
 
 def plan_prepare(
@@ -80,6 +80,6 @@ def plan_prepare(
     results: list[Any] = yield from gather_plans(*(p.read(request) for p in parts))
     for part, found in zip(parts, results, strict=True):
         if found is not None:
-            many = isinstance(getattr(prepared, part.loaded), list)
-            setattr(prepared, part.loaded, list(found) if many else found)
+            many = isinstance(getattr(prepared, part.output), list)
+            setattr(prepared, part.output, list(found) if many else found)
     return prepared

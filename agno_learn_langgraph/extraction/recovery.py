@@ -2,7 +2,7 @@
 
 A turn that schedules its extraction in the background first records it in the store's outbox
 (:func:`record_pending`, one ``PutOp``; see :mod:`agno_learn_langgraph.stores.outbox`); the job
-deletes the record once the extraction's writes are applied (:func:`run_recorded`). A worker
+deletes the record once the extraction's writes are applied (:func:`recorded_steps`). A worker
 killed in between (SIGKILL, a redeploy) leaves the record, and :func:`recover_pending_extractions`
 (run by any live worker's periodic sweep, by ``learning_lifespan`` at server start, or by you)
 claims it once its lease ran out, runs the extraction from the stored messages and deletes it;
@@ -23,11 +23,11 @@ worker's death in the same window would lose it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, messages_from_dict
@@ -35,7 +35,18 @@ from langgraph.config import get_config
 from langgraph.store.base import BaseStore
 
 from agno_learn_langgraph.compat import run_checkpointer
-from agno_learn_langgraph.core import Plan, arun_plan, async_write_lock, run_plan, write_lock
+from agno_learn_langgraph.core import Plan
+from agno_learn_langgraph.core.steps import (
+    Step,
+    Steps,
+    arun_steps,
+    locked,
+    plan_step,
+    run_steps,
+    shells,
+    sleep,
+    step,
+)
 from agno_learn_langgraph.extraction.apply import ExtractionReport
 from agno_learn_langgraph.extraction.calls import ExtractionFailedError
 from agno_learn_langgraph.extraction.select import conversation_entry, extraction_stores
@@ -53,23 +64,22 @@ from agno_learn_langgraph.stores.outbox import (
     worker_id,
 )
 
-if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
 __all__ = [
     "SWEEP_KEY",
     "SWEEP_LIMIT",
-    "acheckpoint_saved",
+    "Job",
     "arecord_pending",
     "arecover_pending_extractions",
-    "arun_recorded",
-    "checkpoint_saved",
+    "checkpoint_saved_steps",
     "current_checkpointer",
     "machine_signature",
     "pending_window",
     "record_pending",
+    "record_pending_steps",
+    "recorded_steps",
     "recover_pending_extractions",
-    "run_recorded",
+    "submitted",
+    "sweep_steps",
 ]
 
 logger = logging.getLogger(__name__)
@@ -130,37 +140,72 @@ def _new_record(
     return new_record(scope, window, machine=signature, grace_s=machine.recovery_grace())
 
 
-def record_pending(
-    machine: LearningMachine, store: BaseStore, scope: Scope, messages: Sequence[BaseMessage]
-) -> OutboxRecord | None:
-    """Record the turn's pending extraction in the outbox (one ``PutOp``); ``None`` if that failed.
+@dataclass(frozen=True)
+class Job:
+    """One turn's extraction: what it learns from, and (background work) its outbox record.
+
+    Attributes:
+        model: replaces the machine's model (a store config's own model still wins).
+        record: the turn's outbox record, deleted once the writes are applied (``None``: the
+            job was not recorded, or is not background work).
+        verify: (a taken-over record) delete it only when the thread's cursor covers it.
+        checkpointer: the graph's; the turn is learned from only once the thread's checkpoint
+            holds its last message (waiting up to ``wait_s``), else the record is dropped.
+    """
+
+    machine: LearningMachine
+    store: BaseStore
+    scope: Scope
+    messages: Sequence[BaseMessage]
+    model: BaseChatModel | None = None
+    record: OutboxRecord | None = None
+    verify: bool = False
+    checkpointer: Any | None = None
+    wait_s: float = 0.0
+
+
+def record_pending_steps(job: Job) -> Steps[OutboxRecord | None]:
+    """Record the job in the outbox (one ``PutOp``); ``None`` if that failed.
 
     A store error is logged, not raised: the turn goes on, the extraction runs in memory only.
     """
     try:
-        record = _new_record(machine, scope, messages)
-        run_plan(store, record_turn(record))
+        record = _new_record(job.machine, job.scope, job.messages)
+        yield plan_step(job.store, record_turn(record))
     except Exception:
         logger.warning(
             "Recording the pending extraction failed; it runs in memory only.", exc_info=True
         )
         return None
     return record
+
+
+def record_pending(
+    machine: LearningMachine, store: BaseStore, scope: Scope, messages: Sequence[BaseMessage]
+) -> OutboxRecord | None:
+    """Record the turn's pending extraction (see :func:`record_pending_steps`)."""
+    return run_steps(record_pending_steps(Job(machine, store, scope, messages)))
 
 
 async def arecord_pending(
     machine: LearningMachine, store: BaseStore, scope: Scope, messages: Sequence[BaseMessage]
 ) -> OutboxRecord | None:
     """Async twin of :func:`record_pending`."""
-    try:
-        record = _new_record(machine, scope, messages)
-        await arun_plan(store, record_turn(record))
-    except Exception:
-        logger.warning(
-            "Recording the pending extraction failed; it runs in memory only.", exc_info=True
-        )
-        return None
-    return record
+    return await arun_steps(record_pending_steps(Job(machine, store, scope, messages)))
+
+
+def submitted(machine: LearningMachine, key: Hashable, body: Callable[[], Steps[Any]]) -> Step:
+    """Hand ``body()``'s steps to ``machine.runner``: a sync run gives them to a worker thread
+    (:func:`run_steps`), an async run to a task on the running loop (:func:`arun_steps`)."""
+    return step(_submit, _asubmit, machine, key, body)
+
+
+def _submit(machine: LearningMachine, key: Hashable, body: Callable[[], Steps[Any]]) -> None:
+    machine.runner.submit(key, lambda: run_steps(body()))
+
+
+async def _asubmit(machine: LearningMachine, key: Hashable, body: Callable[[], Steps[Any]]) -> None:
+    await machine.runner.asubmit(key, lambda: arun_steps(body()))
 
 
 # -- running a recorded extraction ------------------------------------------------------------
@@ -205,10 +250,6 @@ def current_checkpointer() -> Any | None:
     return run_checkpointer(config)
 
 
-def _thread_config(thread_id: str) -> dict[str, Any]:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-
-
 def _holds(found: Any, message_id: str) -> bool:
     if found is None:
         return False
@@ -224,30 +265,21 @@ def _turn_to_check(record: OutboxRecord | None, checkpointer: Any) -> tuple[str,
     return (record.thread_id, last) if last else None
 
 
-def checkpoint_saved(checkpointer: Any, thread_id: str, message_id: str, timeout: float) -> bool:
+def checkpoint_saved_steps(
+    checkpointer: Any, thread_id: str, message_id: str, timeout: float
+) -> Steps[bool]:
     """Whether the thread's latest checkpoint holds ``message_id``, polling up to ``timeout`` s
     (LangGraph saves a step's checkpoint after the node returned)."""
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     deadline, delay = time.monotonic() + timeout, 0.02
     while True:
-        if _holds(checkpointer.get_tuple(_thread_config(thread_id)), message_id):
+        if _holds(
+            (yield step(checkpointer.get_tuple, checkpointer.aget_tuple, config)), message_id
+        ):
             return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
-
-
-async def acheckpoint_saved(
-    checkpointer: Any, thread_id: str, message_id: str, timeout: float
-) -> bool:
-    """Async twin of :func:`checkpoint_saved`."""
-    deadline, delay = time.monotonic() + timeout, 0.02
-    while True:
-        if _holds(await checkpointer.aget_tuple(_thread_config(thread_id)), message_id):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(delay)
+        yield sleep(delay)
         delay = min(delay * 2, 1.0)
 
 
@@ -271,101 +303,43 @@ def _finish(record: OutboxRecord, verify: bool) -> Plan[bool]:
     return (yield from complete_record(record.key, record.turn))
 
 
-def run_recorded(
-    machine: LearningMachine,
-    store: BaseStore,
-    scope: Scope,
-    messages: Sequence[BaseMessage],
-    record: OutboxRecord | None,
-    *,
-    model: BaseChatModel | None = None,
-    verify: bool = False,
-    checkpointer: Any | None = None,
-    wait_s: float = 0.0,
-) -> tuple[ExtractionReport, bool]:
-    """Extract, retrying store errors like model errors, then delete the turn's outbox record.
+def recorded_steps(job: Job) -> Steps[tuple[ExtractionReport, bool]]:
+    """Extract, retrying store errors like model errors, then delete the job's outbox record.
 
-    Returns the report and whether the extraction ran and deleted its record. ``verify`` (a
-    taken-over record) deletes it only when the thread's cursor covers its messages. With
-    ``checkpointer``, the turn is learned from only once the thread's checkpoint holds its last
-    message (waiting up to ``wait_s``); otherwise the record is dropped unlearned.
+    Returns the report and whether the extraction ran and deleted its record (see :class:`Job`
+    for ``verify``, ``checkpointer`` and ``wait_s``).
 
     Raises:
         ExtractionFailedError: every model attempt failed (the record stays for a later sweep).
         Exception: the store kept failing (the record stays).
     """
-    from agno_learn_langgraph.extraction.node import extract_learnings
+    from agno_learn_langgraph.extraction.node import extraction_steps
 
-    check = _turn_to_check(record, checkpointer)
+    record = job.record
+    check = _turn_to_check(record, job.checkpointer)
     if check is not None and record is not None:
         try:
-            saved = checkpoint_saved(checkpointer, *check, timeout=wait_s)
+            saved = yield from checkpoint_saved_steps(job.checkpointer, *check, timeout=job.wait_s)
         except Exception:
             logger.warning("Reading the checkpoint failed; extracting anyway.", exc_info=True)
             saved = True
         if not saved:
             logger.warning(_UNSAVED, *check)
-            with write_lock(outbox_lock_key(record.key)):
-                run_plan(store, complete_record(record.key, record.turn))
+            done = complete_record(record.key, record.turn)
+            yield locked(job.store, [outbox_lock_key(record.key)], done)
             return ExtractionReport("nothing_new", error="checkpoint not saved"), False
     attempt = 0
     while True:
         try:
-            report = raise_if_failed(
-                extract_learnings(machine, store, scope, messages, model=model)
-            )
+            report = raise_if_failed((yield from extraction_steps(job)))
             if record is None or report.status == "failed":  # permanent: kept for a sweep
                 return report, False
-            with write_lock(outbox_lock_key(record.key)):
-                return report, run_plan(store, _finish(record, verify))
+            finish = _finish(record, job.verify)
+            return report, (yield locked(job.store, [outbox_lock_key(record.key)], finish))
         except ExtractionFailedError:
             raise
         except Exception as exc:
-            time.sleep(_backoff(machine, attempt, exc))
-            attempt += 1
-
-
-async def arun_recorded(
-    machine: LearningMachine,
-    store: BaseStore,
-    scope: Scope,
-    messages: Sequence[BaseMessage],
-    record: OutboxRecord | None,
-    *,
-    model: BaseChatModel | None = None,
-    verify: bool = False,
-    checkpointer: Any | None = None,
-    wait_s: float = 0.0,
-) -> tuple[ExtractionReport, bool]:
-    """Async twin of :func:`run_recorded`."""
-    from agno_learn_langgraph.extraction.node import aextract_learnings
-
-    check = _turn_to_check(record, checkpointer)
-    if check is not None and record is not None:
-        try:
-            saved = await acheckpoint_saved(checkpointer, *check, timeout=wait_s)
-        except Exception:
-            logger.warning("Reading the checkpoint failed; extracting anyway.", exc_info=True)
-            saved = True
-        if not saved:
-            logger.warning(_UNSAVED, *check)
-            async with async_write_lock(outbox_lock_key(record.key)):
-                await arun_plan(store, complete_record(record.key, record.turn))
-            return ExtractionReport("nothing_new", error="checkpoint not saved"), False
-    attempt = 0
-    while True:
-        try:
-            report = raise_if_failed(
-                await aextract_learnings(machine, store, scope, messages, model=model)
-            )
-            if record is None or report.status == "failed":  # permanent: kept for a sweep
-                return report, False
-            async with async_write_lock(outbox_lock_key(record.key)):
-                return report, await arun_plan(store, _finish(record, verify))
-        except ExtractionFailedError:
-            raise
-        except Exception as exc:
-            await asyncio.sleep(_backoff(machine, attempt, exc))
+            yield sleep(_backoff(job.machine, attempt, exc))
             attempt += 1
 
 
@@ -423,14 +397,14 @@ def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
     return True
 
 
-def recover_pending_extractions(
+def _recover_steps(
     machine: LearningMachine,
     store: BaseStore,
     *,
     model: BaseChatModel | None = None,
     limit: int = SWEEP_LIMIT,
     checkpointer: Any | None = None,
-) -> int:
+) -> Steps[int]:
     """Complete the pending extractions whose worker died (their lease ran out); how many.
 
     One search of the outbox; each due record is claimed under its write lock (so exactly one
@@ -442,48 +416,23 @@ def recover_pending_extractions(
         return 0
     model = model or machine.recovery_model
     done = 0
-    for found in run_plan(store, due_records(machine_signature(machine), limit=limit)):
+    for found in (yield plan_step(store, due_records(machine_signature(machine), limit=limit))):
         if _mine_and_running(machine, found):
             continue
         try:
-            with write_lock(*_takeover_keys(found)):
-                record = run_plan(store, _take_over(machine, found))
+            record = yield locked(store, _takeover_keys(found), _take_over(machine, found))
             if record is not None:
-                run = run_recorded(machine, store, record.scope, record.thread_messages(), record,
-                                   model=model, verify=True, checkpointer=checkpointer)  # fmt: skip
-                done += run[1]
+                job = Job(machine, store, record.scope, record.thread_messages(), model,
+                          record=record, verify=True, checkpointer=checkpointer)  # fmt: skip
+                done += (yield from recorded_steps(job))[1]
         except Exception:
             logger.exception("Recovering the pending extraction of %r failed.", found.key)
     return done
 
 
-async def arecover_pending_extractions(
-    machine: LearningMachine,
-    store: BaseStore,
-    *,
-    model: BaseChatModel | None = None,
-    limit: int = SWEEP_LIMIT,
-    checkpointer: Any | None = None,
-) -> int:
-    """Async twin of :func:`recover_pending_extractions`."""
-    if not _ready(machine, model):
-        return 0
-    model = model or machine.recovery_model
-    done = 0
-    for found in await arun_plan(store, due_records(machine_signature(machine), limit=limit)):
-        if _mine_and_running(machine, found):
-            continue
-        try:
-            async with async_write_lock(*_takeover_keys(found)):
-                record = await arun_plan(store, _take_over(machine, found))
-            if record is not None:
-                run = await arun_recorded(machine, store, record.scope, record.thread_messages(),
-                                          record, model=model, verify=True,
-                                          checkpointer=checkpointer)  # fmt: skip
-                done += run[1]
-        except Exception:
-            logger.exception("Recovering the pending extraction of %r failed.", found.key)
-    return done
+recover_pending_extractions, arecover_pending_extractions = shells(
+    _recover_steps, "recover_pending_extractions"
+)
 
 
 # -- the periodic sweep -----------------------------------------------------------------------
@@ -501,27 +450,17 @@ def _sweep_due(machine: LearningMachine, model: BaseChatModel | None) -> bool:
     return True
 
 
-def sweep_soon(machine: LearningMachine, store: BaseStore, model: BaseChatModel | None) -> None:
+def sweep_steps(
+    machine: LearningMachine, store: BaseStore, model: BaseChatModel | None
+) -> Steps[None]:
     """Hand the runner a recovery sweep when the last one is ``recovery_interval_s`` old."""
     if _sweep_due(machine, model):
         saver = current_checkpointer()
-        machine.runner.submit(
+        yield submitted(
+            machine,
             SWEEP_KEY,
-            lambda: recover_pending_extractions(machine, store, model=model, checkpointer=saver),
+            lambda: _recover_steps(machine, store, model=model, checkpointer=saver),
         )
-
-
-async def asweep_soon(
-    machine: LearningMachine, store: BaseStore, model: BaseChatModel | None
-) -> None:
-    """Async twin of :func:`sweep_soon` (a task on the running loop)."""
-    if _sweep_due(machine, model):
-        saver = current_checkpointer()
-
-        def sweep() -> Awaitable[int]:
-            return arecover_pending_extractions(machine, store, model=model, checkpointer=saver)
-
-        await machine.runner.asubmit(SWEEP_KEY, sweep)
 
 
 install_recovery(recover_pending_extractions, arecover_pending_extractions)
