@@ -24,6 +24,7 @@ from agno_learn_langgraph.extraction.outputs import (
     SessionUpdate,
     profile_changes_model,
 )
+from agno_learn_langgraph.index.fusion import rank_by
 from agno_learn_langgraph.kinds import KINDS, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import UserProfile
@@ -141,7 +142,9 @@ class ExtractionPart(ABC):
         """The plan loading what the prompt shows the model for this store (by default its
         records most relevant to the new messages)."""
         search, limit = _RANKED[self.store]
-        return search(self.where(req), req.query, limit=limit, indexed=req.indexed)
+        m = req.machine  # ranked as recall ranks (the machine's ranking and language)
+        how = rank_by(req.indexed, m.recall_ranking, m.recall_language)
+        return search(self.where(req), req.query, limit=limit, **how)
 
     @abstractmethod
     def output_type(self, options: OutputOptions) -> tuple[Any, Any]:
