@@ -60,7 +60,8 @@ class _Cached:
     """The newest ``updated_at`` of the rows read into the index (``None``: unknown)."""
     recent: dict[str, Any] = field(default_factory=dict)
     """``updated_at`` of the rows read within the catch-up margin of :attr:`newest`, by key:
-    a catch-up reads them again and skips those unchanged."""
+    a catch-up reads them again and skips those unchanged (equal times cached as one object:
+    the rows of one bulk write share theirs)."""
 
     def measure(self) -> None:
         self.nbytes = self.index.nbytes if isinstance(self.index, VectorIndex) else 0
@@ -180,6 +181,8 @@ class _IndexCache:
         """Cache ``entry`` unless this process wrote its namespace since ``generation``."""
         entry.items = len(entry.index)
         entry.measure()
+        times: dict[Any, Any] = {}
+        entry.recent = {k: times.setdefault(t, t) for k, t in entry.recent.items()}
         with self._lock:
             if self._slots(store)[hash(namespace) % _WRITE_SLOTS] != generation:
                 return

@@ -7,6 +7,7 @@ passes 10% of it, so a write never costs a rebuild.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,44 @@ from agno_learn_langgraph.index.lexical import (
 __all__ = ["NamespaceIndex"]
 
 _MIN_MERGE = 256
+_SHORT = 24
+"""Strings up to this long are shared by all the values of one build (``"approved"``, ...)."""
+
+
+def _key(key: Any) -> Any:
+    return sys.intern(key) if type(key) is str else key
+
+
+def _shared(value: Any, seen: dict[str, str], common: dict[str, str]) -> Any:
+    """``value`` rebuilt with interned dict keys and equal strings as one object: within the
+    value (``seen``), and short ones across the values of one build (``common``)."""
+    kind = type(value)
+    if kind is str:
+        found = seen.get(value)
+        if found is None:
+            found = (common if len(value) <= _SHORT else seen).setdefault(value, value)
+        return found
+    if kind is dict:
+        return {_key(k): _shared(v, seen, common) for k, v in value.items()}
+    if kind is list:
+        return [_shared(v, seen, common) for v in value]
+    return value
+
+
+def _compact(keys: list[str], values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``values`` as an index keeps them. A store that decodes JSON per row gives every row its
+    own copy of every dict key and string: such a value is rebuilt with interned keys (one
+    object per field name), its strings equal to its key (an ``id``) or to each other
+    (``search_text`` and ``text``) as one object, and its short strings shared with the other
+    values. A value whose keys are interned already (an in-memory store's own dicts, built by
+    code) is kept as it is."""
+    common: dict[str, str] = {}
+    return [
+        value
+        if all(_key(k) is k for k in value)
+        else _shared(value, {key: key} if type(key) is str else {}, common)
+        for key, value in zip(keys, values, strict=True)
+    ]
 
 
 class NamespaceIndex:
@@ -41,8 +80,7 @@ class NamespaceIndex:
 
     def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
         self._keys = keys
-        self._base = LexicalIndex(values, self.text_of, tokenize=self.tokenize)
-        self._where = {k: i for i, k in enumerate(keys)}
+        self._base = LexicalIndex(_compact(keys, values), self.text_of, tokenize=self.tokenize)
         self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
         self._delta_index: LexicalIndex[dict[str, Any]] | None = None
         self._items: list[dict[str, Any]] | None = None
@@ -67,10 +105,15 @@ class NamespaceIndex:
     def items(self) -> list[dict[str, Any]]:
         """The namespace's values, newest first."""
         with self._lock:
+            if not self._delta:
+                return self._base.items
             if self._items is None:
                 recent = [v for v in reversed(self._delta.values()) if v is not None]
-                base = self._base.items
-                self._items = recent + [base[self._where[k]] for k in self._base_keys_kept()]
+                delta = self._delta
+                kept = (
+                    v for k, v in zip(self._keys, self._base.items, strict=True) if k not in delta
+                )
+                self._items = [*recent, *kept]
             return self._items
 
     def __len__(self) -> int:
