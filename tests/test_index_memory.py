@@ -1,15 +1,25 @@
-"""The in-process BM25 index: compact per memory, values kept intact."""
+"""The in-process BM25 index: compact per memory, values kept intact, built off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import random
+import time
 import tracemalloc
+from collections.abc import Iterable
 from typing import Any
 
+from langgraph.store.base import Op, PutOp, Result
+from langgraph.store.memory import InMemoryStore
+
+from agno_learn_langgraph import LearningMachine, Scope
 from agno_learn_langgraph.index import NamespaceIndex
 from agno_learn_langgraph.index.ranked import search_text
+from agno_learn_langgraph.recall import arecall
 from agno_learn_langgraph.records import Memory, Provenance, fingerprint
+from agno_learn_langgraph.stores.user_memory import memory_namespace
 
 WORDS = [f"{a}{b}" for a in ("tea", "bike", "jazz", "code", "sail", "cook") for b in "aeiouy"]
 
@@ -54,3 +64,61 @@ def test_an_in_memory_stores_values_are_kept_as_they_are() -> None:
     values = [{"search_text": text, "tags": ("a", 1)} for text in _sentences(5)]
     index = NamespaceIndex([str(i) for i in range(5)], values, search_text)
     assert all(a is b for a, b in zip(index.items, values, strict=True))
+
+
+class ThreadedStore(InMemoryStore):
+    """An async store whose reads leave the event loop free (as PostgreSQL's I/O does)."""
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        return await asyncio.to_thread(self.batch, ops)
+
+
+async def test_a_large_build_does_not_stall_the_event_loop() -> None:
+    store = ThreadedStore()
+    user = "bulk-user"
+    namespace = memory_namespace(user)
+    ops = []
+    for text in _sentences(20_000):
+        memory = Memory(text=text, fingerprint=fingerprint(text))
+        value = {**memory.model_dump(mode="json"), "search_text": text}
+        ops.append(PutOp(namespace, memory.id, value, index=False))
+    store.batch(ops)
+    lateness: list[float] = []
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            lateness.append(loop.time() - before - 0.001)
+
+    gc.collect()  # a collection's pause is not the build's
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    found = await arecall(LearningMachine(user_memory=True), store, Scope(user_id=user), "teaa")
+    took = time.perf_counter() - start
+    await asyncio.sleep(0.01)  # the ticker notes how late its last tick came
+    task.cancel()
+    assert found.memories and "teaa" in found.memories[0].text
+    # built on the loop, the ticker would wait for the whole build: most of the recall
+    assert max(lateness) < took / 4, f"loop stalled {max(lateness):.3f} s of {took:.3f} s"
+
+
+def test_a_large_build_ranks_alike_in_sync_and_async_runs() -> None:
+    from agno_learn_langgraph.recall import recall
+
+    def store_of_notes() -> InMemoryStore:
+        store = InMemoryStore()
+        for text in _sentences(1_000):  # past OFF_LOOP_CHARS: a build step of its own
+            memory = Memory(text=text, fingerprint=fingerprint(text))
+            value = {**memory.model_dump(mode="json"), "search_text": text}
+            store.put(memory_namespace("u"), memory.id, value, index=False)
+        return store
+
+    machine, scope = LearningMachine(user_memory=True), Scope(user_id="u")
+    sync = recall(machine, store_of_notes(), scope, "jazza sailo")
+    async_ = asyncio.run(arecall(machine, store_of_notes(), scope, "jazza sailo"))
+    texts = [m.text for m in sync.memories]
+    assert texts and texts == [m.text for m in async_.memories]
+    assert all("jazza" in t or "sailo" in t for t in texts)
