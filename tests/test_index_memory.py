@@ -122,3 +122,25 @@ def test_a_large_build_ranks_alike_in_sync_and_async_runs() -> None:
     texts = [m.text for m in sync.memories]
     assert texts and texts == [m.text for m in async_.memories]
     assert all("jazza" in t or "sailo" in t for t in texts)
+
+
+def test_the_index_cache_is_bounded_by_bytes_whatever_the_item_count() -> None:
+    from agno_learn_langgraph.index.cache import _Cached, _IndexCache
+
+    def entry(chars: int) -> _Cached:  # 100 records read from a JSON store, `chars` long each
+        keys, values = _decoded_rows([f"{text} " + "x" * chars for text in _sentences(100)])
+        return _Cached("v1", 1e18, None, NamespaceIndex(keys, values, search_text))
+
+    short, long = entry(50).index.nbytes, entry(5_000).index.nbytes
+    assert long > 100 * 5_000 and long > 4 * short  # the long texts are counted, once each
+    cache = _IndexCache(max_items=10**6, max_vector_bytes=1 << 30, max_index_bytes=long * 5 // 2)
+    store = InMemoryStore()
+    a, b, c, d = (("learning", "user_memory", u) for u in "abcd")
+    for ns in (a, b):
+        cache.put(store, ns, "k", entry(5_000), cache.generation(store, ns))
+    assert cache.get(store, a, "k", "v1") and cache.get(store, b, "k", "v1")
+    cache.put(store, c, "k", entry(5_000), cache.generation(store, c))  # 300 items, 3 x long
+    assert cache.get(store, a, "k", "v1") is None  # the least recently used went
+    assert cache.get(store, b, "k", "v1") and cache.get(store, c, "k", "v1")
+    cache.put(store, d, "k", entry(20_000), cache.generation(store, d))  # over the bound alone
+    assert [cache.get(store, ns, "k", "v1") is not None for ns in (b, c, d)] == [False, False, True]

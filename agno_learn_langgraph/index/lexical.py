@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import threading
 import unicodedata
 from array import array
@@ -330,6 +331,12 @@ class LexicalIndex(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the postings (the items and the terms' strings are not counted)."""
+        arrays = self._docs.nbytes + self._weights.nbytes + self._starts.nbytes
+        return arrays + sys.getsizeof(self._terms)
 
     def df(self, term: str) -> int:
         """How many items contain ``term``."""

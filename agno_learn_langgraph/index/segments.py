@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from agno_learn_langgraph.index.lexical import (
     LexicalIndex,
@@ -23,6 +23,8 @@ from agno_learn_langgraph.index.lexical import (
 __all__ = ["NamespaceIndex"]
 
 _MIN_MERGE = 256
+_WRITE_BYTES = 1024
+"""What a recent write is counted as in :attr:`NamespaceIndex.nbytes` before any base exists."""
 _SHORT = 24
 """Strings up to this long are shared by all the values of one build (``"approved"``, ...)."""
 
@@ -31,36 +33,58 @@ def _key(key: Any) -> Any:
     return sys.intern(key) if type(key) is str else key
 
 
-def _shared(value: Any, seen: dict[str, str], common: dict[str, str]) -> Any:
-    """``value`` rebuilt with interned dict keys and equal strings as one object: within the
-    value (``seen``), and short ones across the values of one build (``common``)."""
+def _size(value: Any, seen: set[int]) -> int:
+    """The bytes of ``value``'s containers and strings, each string object counted once."""
     kind = type(value)
-    if kind is str:
-        found = seen.get(value)
-        if found is None:
-            found = (common if len(value) <= _SHORT else seen).setdefault(value, value)
-        return found
     if kind is dict:
-        return {_key(k): _shared(v, seen, common) for k, v in value.items()}
+        return sys.getsizeof(value) + sum(_size(v, seen) for v in value.values())
     if kind is list:
-        return [_shared(v, seen, common) for v in value]
-    return value
+        return sys.getsizeof(value) + sum(_size(v, seen) for v in value)
+    if kind is not str or id(value) in seen:
+        return 0
+    seen.add(id(value))
+    return sys.getsizeof(value)
 
 
-def _compact(keys: list[str], values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``values`` as an index keeps them. A store that decodes JSON per row gives every row its
-    own copy of every dict key and string: such a value is rebuilt with interned keys (one
-    object per field name), its strings equal to its key (an ``id``) or to each other
-    (``search_text`` and ``text``) as one object, and its short strings shared with the other
-    values. A value whose keys are interned already (an in-memory store's own dicts, built by
-    code) is kept as it is."""
-    common: dict[str, str] = {}
-    return [
-        value
-        if all(_key(k) is k for k in value)
-        else _shared(value, {key: key} if type(key) is str else {}, common)
-        for key, value in zip(keys, values, strict=True)
-    ]
+class _Compactor:
+    """Values as an index keeps them, and the bytes they hold (:attr:`nbytes`).
+
+    A store that decodes JSON per row gives every row its own copy of every dict key and
+    string: such a value is rebuilt with interned keys (one object per field name), its strings
+    equal to its key (an ``id``) or to each other (``search_text`` and ``text``) as one object,
+    and its short strings shared with the other values of the build. A value whose keys are
+    interned already (an in-memory store's own dicts, built by code; a value kept from the
+    segments a merge joins) is kept as it is.
+    """
+
+    def __init__(self) -> None:
+        self.nbytes = 0
+        self._common: dict[str, str] = {}
+
+    def value(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
+        if all(_key(k) is k for k in value):
+            self.nbytes += _size(value, {id(key)})
+            return value
+        return cast("dict[str, Any]", self._copy(value, {key: key} if type(key) is str else {}))
+
+    def _copy(self, value: Any, seen: dict[str, str]) -> Any:
+        kind = type(value)
+        if kind is str:
+            found = seen.get(value)
+            if found is None:
+                pool = self._common if len(value) <= _SHORT else seen
+                found = pool.setdefault(value, value)
+                if found is value:
+                    self.nbytes += sys.getsizeof(value)
+            return found
+        if kind is dict:
+            copy: Any = {_key(k): self._copy(v, seen) for k, v in value.items()}
+        elif kind is list:
+            copy = [self._copy(v, seen) for v in value]
+        else:
+            return value
+        self.nbytes += sys.getsizeof(copy)
+        return copy
 
 
 class NamespaceIndex:
@@ -80,7 +104,15 @@ class NamespaceIndex:
 
     def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
         self._keys = keys
-        self._base = LexicalIndex(_compact(keys, values), self.text_of, tokenize=self.tokenize)
+        compactor = _Compactor()
+        kept = [compactor.value(k, v) for k, v in zip(keys, values, strict=True)]
+        self._base = LexicalIndex(kept, self.text_of, tokenize=self.tokenize)
+        self._base_bytes = (
+            compactor.nbytes
+            + self._base.nbytes
+            + sys.getsizeof(keys)
+            + sum(sys.getsizeof(k) for k in keys)
+        )
         self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
         self._delta_index: LexicalIndex[dict[str, Any]] | None = None
         self._items: list[dict[str, Any]] | None = None
@@ -118,6 +150,15 @@ class NamespaceIndex:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @property
+    def nbytes(self) -> int:
+        """An estimate of the memory this index holds: its arrays, keys and values (an
+        in-memory store's values too, which it shares), recent writes at the base's average."""
+        with self._lock:
+            size = len(self._base)
+            per_item = self._base_bytes // size if size else _WRITE_BYTES
+            return self._base_bytes + len(self._delta) * per_item
 
     def rank_scored(self, query: QueryLike, *, limit: int) -> list[tuple[float, dict[str, Any]]]:
         """Up to ``limit`` ``(BM25 score, value)`` of matching values, best first, newest first
