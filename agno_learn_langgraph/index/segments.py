@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from agno_learn_langgraph.index.lexical import (
     LexicalIndex,
@@ -65,26 +65,32 @@ class _Compactor:
         if all(_key(k) is k for k in value):
             self.nbytes += _size(value, {id(key)})
             return value
-        return cast("dict[str, Any]", self._copy(value, {key: key} if type(key) is str else {}))
+        return self._dict(value, {key: key} if type(key) is str else {})
 
-    def _copy(self, value: Any, seen: dict[str, str]) -> Any:
-        kind = type(value)
-        if kind is str:
-            found = seen.get(value)
-            if found is None:
-                pool = self._common if len(value) <= _SHORT else seen
-                found = pool.setdefault(value, value)
-                if found is value:
-                    self.nbytes += sys.getsizeof(value)
-            return found
-        if kind is dict:
-            copy: Any = {_key(k): self._copy(v, seen) for k, v in value.items()}
-        elif kind is list:
-            copy = [self._copy(v, seen) for v in value]
-        else:
-            return value
+    def _dict(self, value: dict[str, Any], seen: dict[str, str]) -> dict[str, Any]:
+        copy: dict[Any, Any] = {}
+        for k, v in value.items():  # strings inline (most fields are): no call per field
+            copy[_key(k)] = self._str(v, seen) if type(v) is str else self._other(v, seen)
         self.nbytes += sys.getsizeof(copy)
         return copy
+
+    def _str(self, value: str, seen: dict[str, str]) -> str:
+        found = seen.get(value)
+        if found is None:
+            found = (self._common if len(value) <= _SHORT else seen).setdefault(value, value)
+            if found is value:
+                self.nbytes += sys.getsizeof(value)
+        return found
+
+    def _other(self, value: Any, seen: dict[str, str]) -> Any:
+        kind = type(value)
+        if kind is dict:
+            return self._dict(value, seen)
+        if kind is list:
+            copy = [self._str(v, seen) if type(v) is str else self._other(v, seen) for v in value]
+            self.nbytes += sys.getsizeof(copy)
+            return copy
+        return value
 
 
 class NamespaceIndex:
