@@ -2,7 +2,9 @@
 
 Built from a full scan of the namespace, a :class:`NamespaceIndex` then takes this process's own
 writes as a delta segment (one IDF for both segments), merged into the base once the delta
-passes 10% of it, so a write never costs a rebuild.
+passes 10% of it, so a write never costs a rebuild. It keeps the scanned rows compactly (rows
+decoded from JSON share their keys and equal strings, see ``_Compactor``) and estimates the
+memory it holds (:attr:`NamespaceIndex.nbytes`) for the cache's bound.
 """
 
 from __future__ import annotations
