@@ -212,7 +212,7 @@ def _load(store: Any, user: str, texts: list[str]) -> None:
         for i in range(0, len(texts), 1000):
             ops = []
             for text in texts[i : i + 1000]:
-                m = Memory(text=text, fingerprint=fingerprint(text))
+                m = Memory(text=text, fingerprint=fingerprint(text), provenance=PROV)
                 ops.append(put(ns, m.id, m.model_dump(mode="json"), search_text=text))
             yield ops
 
@@ -481,6 +481,10 @@ def main(quick: bool = False) -> str:
         "recalls after a write; the 100k rebuild row takes 5 (each reads 100,000 rows).",
         "- Recovery: `learned (times)` counts the killed turn's memory after recovery (target "
         "1); the time is from the SIGKILL to the recovering worker's report.",
+        "- RSS: each user's memories are stored as the package writes them (text, fingerprint, "
+        "provenance, `search_text`); growth = a worker's RSS after recalling every user once "
+        "less its RSS after one warm-up recall, i.e. mostly the cached BM25 indexes "
+        "(`index.cache`, bounded by `CACHE_MAX_ITEMS` and `CACHE_MAX_INDEX_BYTES`).",
         *[f"- {n}" for n in notes],
     ]
     return write_result("workers", "\n".join(out))

@@ -8,20 +8,23 @@ namespace. This process's own committed writes are applied to its cached indexes
 
 The executor also runs the plans' side ops (:class:`~.vectors.EmbedQueryOp`,
 :class:`~.vectors.VectorsOp`) through the store's :class:`~.vectors.VectorSource`, beside the
-store's batch.
+store's batch, and their index builds (:class:`BuildOp`): in a worker thread under
+``arun_plan``, so a large build does not stall the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from langgraph.store.base import BaseStore, Op, PutOp, Result
 
 from agno_learn_langgraph.core.guard import aguarded, guarded
 from agno_learn_langgraph.core.layout import ROOT
-from agno_learn_langgraph.core.plans import PlanOp
+from agno_learn_langgraph.core.plans import PlanOp, SideOp
 from agno_learn_langgraph.core.runner import BatchExecutor
 from agno_learn_langgraph.index.cache import _CACHE
 from agno_learn_langgraph.index.changes import ChangesOp, change_reader, tombstone_namespace
@@ -34,7 +37,7 @@ from agno_learn_langgraph.index.vectors import (
 )
 from agno_learn_langgraph.kinds import KINDS
 
-__all__ = ["RANKED_STORES", "VERSIONS_NAMESPACE", "IndexingExecutor", "version_key"]
+__all__ = ["RANKED_STORES", "VERSIONS_NAMESPACE", "BuildOp", "IndexingExecutor", "version_key"]
 
 VERSIONS_NAMESPACE: tuple[str, ...] = (ROOT, "versions")
 RANKED_STORES = frozenset(k.name for k in KINDS if k.ranked)
@@ -46,6 +49,25 @@ def version_key(namespace: tuple[str, ...]) -> str:
 
 
 _Stamps = dict[tuple[str, ...], str]
+
+
+@dataclass(frozen=True, eq=False)
+class BuildOp(SideOp):
+    """Build an index from rows a plan read (result: what ``build()`` returns).
+
+    ``arun_plan`` runs it in a worker thread (the event loop keeps serving other requests),
+    ``run_plan`` in the calling thread; either way outside the store's guard, beside the batch's
+    other ops.
+    """
+
+    build: Callable[[], Any]
+
+
+def _builds(ops: list[PlanOp]) -> tuple[list[int], list[BuildOp], list[int], list[PlanOp]]:
+    """Positions and ops of the builds, positions and ops of the rest."""
+    at = [i for i, op in enumerate(ops) if isinstance(op, BuildOp)]
+    rest_at = [i for i, op in enumerate(ops) if not isinstance(op, BuildOp)]
+    return at, [cast(BuildOp, ops[i]) for i in at], rest_at, [ops[i] for i in rest_at]
 
 
 def _ranked(op: Op) -> bool:
@@ -136,8 +158,15 @@ def _committed(
 
 
 def _batch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
-    with guarded(store):  # a store that is not thread-safe (core/guard.py)
-        return _batch_unguarded(store, plan_ops)
+    builds_at, builds, rest_at, rest = _builds(plan_ops)
+    results: list[Any] = []
+    if rest:
+        with guarded(store):  # a store that is not thread-safe (core/guard.py)
+            results = _batch_unguarded(store, rest)
+    if not builds:
+        return results
+    built = [op.build() for op in builds]
+    return _merge(len(plan_ops), (rest_at, results), (builds_at, built))
 
 
 def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
@@ -153,8 +182,20 @@ def _batch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
 
 
 async def _abatch(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:
-    async with aguarded(store):
-        return await _abatch_unguarded(store, plan_ops)
+    builds_at, builds, rest_at, rest = _builds(plan_ops)
+
+    async def rest_part() -> list[Any]:
+        if not rest:
+            return []
+        async with aguarded(store):
+            return await _abatch_unguarded(store, rest)
+
+    if not builds:
+        return await rest_part()
+    results, *built = await asyncio.gather(
+        rest_part(), *(asyncio.to_thread(op.build) for op in builds)
+    )
+    return _merge(len(plan_ops), (rest_at, results), (builds_at, built))
 
 
 async def _abatch_unguarded(store: BaseStore, plan_ops: list[PlanOp]) -> list[Any]:

@@ -22,12 +22,16 @@ from langgraph.store.base import BaseStore, Op, PutOp
 from agno_learn_langgraph.index.segments import NamespaceIndex
 from agno_learn_langgraph.index.vectors import VectorIndex
 
-__all__ = ["CACHE_MAX_ITEMS", "CACHE_MAX_VECTOR_BYTES", "CACHE_TTL_S"]
+__all__ = ["CACHE_MAX_INDEX_BYTES", "CACHE_MAX_ITEMS", "CACHE_MAX_VECTOR_BYTES", "CACHE_TTL_S"]
 
 CACHE_MAX_ITEMS = 250_000
 """Most items all cached indexes of a process hold together (least recently used go first)."""
 CACHE_MAX_VECTOR_BYTES = 1024 * 1024 * 1024
 """Most bytes all cached vector matrices of a process hold together (least recently used go)."""
+CACHE_MAX_INDEX_BYTES = 256 * 1024 * 1024
+"""Most bytes all cached BM25 indexes of a process hold together, as they estimate them
+(:attr:`~.segments.NamespaceIndex.nbytes`; about 1 KB a short memory read from PostgreSQL), so
+namespaces of long records do not reach :data:`CACHE_MAX_ITEMS` first."""
 CACHE_TTL_S = 300.0
 _BULK_WRITE = 64
 
@@ -56,14 +60,18 @@ class _Cached:
     """Items counted against the cache bound: the index's size when cached, plus later writes."""
     nbytes: int = 0
     """Vector bytes counted against the cache bound."""
+    index_bytes: int = 0
+    """BM25 index bytes counted against the cache bound."""
     newest: Any = None
     """The newest ``updated_at`` of the rows read into the index (``None``: unknown)."""
     recent: dict[str, Any] = field(default_factory=dict)
     """``updated_at`` of the rows read within the catch-up margin of :attr:`newest`, by key:
-    a catch-up reads them again and skips those unchanged."""
+    a catch-up reads them again and skips those unchanged (equal times cached as one object:
+    the rows of one bulk write share theirs)."""
 
     def measure(self) -> None:
         self.nbytes = self.index.nbytes if isinstance(self.index, VectorIndex) else 0
+        self.index_bytes = self.index.nbytes if isinstance(self.index, NamespaceIndex) else 0
 
 
 _Group = dict[Hashable, _Cached]
@@ -72,15 +80,18 @@ _WRITE_SLOTS = 4096
 
 
 class _IndexCache:
-    """Per-store LRU of namespaces' indexes, bounded by their items and their vector bytes.
+    """Per-store LRU of namespaces' indexes, bounded by their items, vector and BM25 bytes.
 
     Entries are grouped by namespace, so a write touches only its namespaces' indexes, and the
     totals are kept as entries come and go, so neither a write nor a put walks the whole cache.
     """
 
-    def __init__(self, max_items: int, max_vector_bytes: int) -> None:
+    def __init__(
+        self, max_items: int, max_vector_bytes: int, max_index_bytes: int = CACHE_MAX_INDEX_BYTES
+    ) -> None:
         self.max_items = max_items
         self.max_vector_bytes = max_vector_bytes
+        self.max_index_bytes = max_index_bytes
         self._entries: weakref.WeakKeyDictionary[
             BaseStore, OrderedDict[tuple[str, ...], _Group]
         ] = weakref.WeakKeyDictionary()
@@ -89,6 +100,7 @@ class _IndexCache:
         self._writes: weakref.WeakKeyDictionary[BaseStore, list[int]] = weakref.WeakKeyDictionary()
         self._items = 0
         self._nbytes = 0
+        self._index_bytes = 0
         self._lock = threading.Lock()
 
     def _slots(self, store: BaseStore) -> list[int]:
@@ -105,6 +117,24 @@ class _IndexCache:
         dropped = group.pop(key)
         self._items -= dropped.items
         self._nbytes -= dropped.nbytes
+        self._index_bytes -= dropped.index_bytes
+
+    def _grew(self, entry: _Cached, items: int) -> None:
+        """Count ``items`` more of ``entry`` and its bytes as they are now."""
+        self._nbytes -= entry.nbytes
+        self._index_bytes -= entry.index_bytes
+        entry.items += items
+        entry.measure()
+        self._items += items
+        self._nbytes += entry.nbytes
+        self._index_bytes += entry.index_bytes
+
+    def _over(self) -> bool:
+        return (
+            self._items > self.max_items
+            or self._nbytes > self.max_vector_bytes
+            or self._index_bytes > self.max_index_bytes
+        )
 
     def get(
         self, store: BaseStore, namespace: tuple[str, ...], key: Hashable, version: str | None
@@ -152,11 +182,7 @@ class _IndexCache:
             if self._slots(store)[hash(namespace) % _WRITE_SLOTS] != generation:
                 self._drop(group, key)
                 return False
-            self._nbytes -= entry.nbytes
-            entry.items += applied
-            entry.measure()
-            self._items += applied
-            self._nbytes += entry.nbytes
+            self._grew(entry, applied)
             entry.version = version
             entry.built_at = time.monotonic()  # every row written since was read
             entries.move_to_end(namespace)
@@ -177,9 +203,15 @@ class _IndexCache:
         entry: _Cached,
         generation: int,
     ) -> None:
-        """Cache ``entry`` unless this process wrote its namespace since ``generation``."""
+        """Cache ``entry`` unless this process wrote its namespace since ``generation``.
+
+        Least recently used namespaces make room; the one just cached stays even if it is over
+        a bound on its own (rebuilding it on every read would cost more than it holds).
+        """
         entry.items = len(entry.index)
         entry.measure()
+        times: dict[Any, Any] = {}
+        entry.recent = {k: times.setdefault(t, t) for k, t in entry.recent.items()}
         with self._lock:
             if self._slots(store)[hash(namespace) % _WRITE_SLOTS] != generation:
                 return
@@ -190,9 +222,10 @@ class _IndexCache:
             group[key] = entry
             self._items += entry.items
             self._nbytes += entry.nbytes
+            self._index_bytes += entry.index_bytes
             entries.move_to_end(namespace)
             for es in list(self._entries.values()):  # least recently used namespaces first
-                while es and (self._items > self.max_items or self._nbytes > self.max_vector_bytes):
+                while es and self._over() and next(iter(es.values())) is not group:
                     _, oldest = es.popitem(last=False)
                     for old in list(oldest):
                         self._drop(oldest, old)
@@ -226,12 +259,8 @@ class _IndexCache:
                         value = dict(op.value) if op.value is not None else None
                         keep = value is not None and _matches(value, entry.filter)
                         entry.index.apply(op.key, value if keep else None)
-                    self._nbytes -= entry.nbytes
-                    entry.items += len(writes[namespace])
-                    entry.measure()
-                    self._items += len(writes[namespace])
-                    self._nbytes += entry.nbytes
+                    self._grew(entry, len(writes[namespace]))
                     entry.version = stamps[namespace]
 
 
-_CACHE = _IndexCache(CACHE_MAX_ITEMS, CACHE_MAX_VECTOR_BYTES)
+_CACHE = _IndexCache(CACHE_MAX_ITEMS, CACHE_MAX_VECTOR_BYTES, CACHE_MAX_INDEX_BYTES)

@@ -1,7 +1,8 @@
 """Lexical (BM25) ranking with Snowball stemming. Pure: no store, no clock.
 
-A :class:`LexicalIndex` tokenizes its documents once and keeps per-term postings with their BM25
-weights, so ranking a query is a few numpy additions over the documents sharing its terms.
+A :class:`LexicalIndex` tokenizes its documents once and keeps their postings with their BM25
+weights in one compressed sparse row layout (a term's postings are one slice of two arrays), so
+ranking a query is a few numpy additions over the documents sharing its terms.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import threading
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -270,8 +273,10 @@ def bm25_idf(n: int, df: int) -> float:
 class LexicalIndex(Generic[T]):
     """BM25 over ``items`` (in their given order, newest first, which breaks ties), built once.
 
-    Each term's postings hold the documents' precomputed BM25 term weights as numpy arrays, so
-    ranking is a few vector additions and a partial sort, whatever the namespace size.
+    The postings are kept compressed: per term one slice of a document-position array and of
+    the documents' precomputed BM25 term weights, the terms sorted beside their slices'
+    bounds. Ranking is a few vector additions and a partial sort, whatever the namespace
+    size, and an index costs a few arrays rather than two per term.
 
     >>> index = LexicalIndex(["likes green tea", "works at Stripe"], text_of=str)
     >>> index.rank("teas?", limit=5)
@@ -287,29 +292,56 @@ class LexicalIndex(Generic[T]):
     ) -> None:
         self.items = list(items)
         self.tokenize = tokenize or tokenizer()
-        counts = [Counter(self.tokenize(text_of(item))) for item in self.items]
-        lengths = np.array([sum(c.values()) or 1 for c in counts], dtype=np.float64)
-        avg = float(lengths.mean()) if len(lengths) else 1.0
-        norms = _K1 * (1 - _B + _B * lengths / avg)
-        docs: dict[str, list[int]] = defaultdict(list)
-        tfs: dict[str, list[int]] = defaultdict(list)
-        for i, doc in enumerate(counts):
-            for term, tf in doc.items():
-                docs[term].append(i)
-                tfs[term].append(tf)
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, ids in docs.items():
-            idx = np.array(ids, dtype=np.int64)
-            freq = np.array(tfs[term], dtype=np.float64)
-            self._postings[term] = (idx, freq * (_K1 + 1) / (freq + norms[idx]))
+        self._index(text_of(item) for item in self.items)
+
+    def _index(self, texts: Iterable[str]) -> None:
+        """Tokenize ``texts`` into flat arrays (no per-document objects are kept), then sort
+        the ``(term, document)`` pairs into the postings."""
+        vocab: dict[str, int] = {}  # term -> id, in order of first use
+        ids = array("q")  # every token's term id, document after document
+        lengths = array("q")
+        for text in texts:
+            tokens = self.tokenize(text)
+            lengths.append(len(tokens))
+            ids.extend([vocab.setdefault(term, len(vocab)) for term in tokens])
+        n, size = len(lengths), np.frombuffer(lengths, dtype=np.int64)
+        self._terms = sorted(vocab)
+        place = np.empty(len(vocab), dtype=np.int64)  # term id -> its place in _terms
+        place[[vocab[term] for term in self._terms]] = np.arange(len(vocab))
+        doc_of = np.repeat(np.arange(n, dtype=np.int64), size)
+        pairs, tf = np.unique(
+            place[np.frombuffer(ids, dtype=np.int64)] * n + doc_of, return_counts=True
+        )
+        term_of, doc = np.divmod(pairs, max(n, 1))  # sorted by term, then document
+        lengths_f = np.where(size > 0, size, 1).astype(np.float64)
+        avg = float(lengths_f.mean()) if n else 1.0
+        norms = _K1 * (1 - _B + _B * lengths_f / avg)
+        freq = tf.astype(np.float64)
+        self._weights = freq * (_K1 + 1) / (freq + norms[doc])
+        self._docs = doc.astype(np.intp)  # what numpy indexes with, without a conversion
+        starts = np.searchsorted(term_of, np.arange(len(vocab) + 1))
+        self._starts = starts.astype(np.int32 if len(pairs) < 2**31 else np.int64)
+
+    def _span(self, term: str) -> tuple[int, int]:
+        """Where ``term``'s postings are in the arrays (an empty span when no item has it)."""
+        at = bisect_left(self._terms, term)
+        if at == len(self._terms) or self._terms[at] != term:
+            return 0, 0
+        return int(self._starts[at]), int(self._starts[at + 1])
 
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the postings (the items and the terms' strings are not counted)."""
+        arrays = self._docs.nbytes + self._weights.nbytes + self._starts.nbytes
+        return arrays + sys.getsizeof(self._terms)
+
     def df(self, term: str) -> int:
         """How many items contain ``term``."""
-        posting = self._postings.get(term)
-        return 0 if posting is None else len(posting[0])
+        start, end = self._span(term)
+        return end - start
 
     def terms(self, query: QueryLike) -> dict[str, float]:
         """The weighted terms of ``query`` as this index tokenizes them (:func:`query_terms`)."""
@@ -332,20 +364,21 @@ class LexicalIndex(Generic[T]):
         """
         if limit <= 0 or not self.items:
             return []
-        weight = idf or (lambda term: bm25_idf(len(self.items), self.df(term)))
-        scores = np.zeros(len(self.items))
+        n = len(self.items)
+        scores = np.zeros(n)
         for term, boost in self.terms(query).items():
-            posting = self._postings.get(term)
-            if posting is not None:
-                scores[posting[0]] += boost * weight(term) * posting[1]
+            start, end = self._span(term)
+            if start < end:
+                weight = idf(term) if idf else bm25_idf(n, end - start)
+                scores[self._docs[start:end]] += boost * weight * self._weights[start:end]
         matched = np.flatnonzero(scores > 0)
         if len(matched) > limit:
             kth = -np.partition(-scores[matched], limit - 1)[limit - 1]
             above = matched[scores[matched] > kth]
             tied = matched[scores[matched] == kth]  # items tied at the cut: the newest win
             matched = np.concatenate((above, tied[: limit - len(above)]))  # positions ascend
-        order = np.lexsort((matched, -scores[matched]))  # score, then position
-        return [(float(scores[i]), int(i)) for i in matched[order]]
+        picked = matched[np.lexsort((matched, -scores[matched]))]  # score, then position
+        return list(zip(scores[picked].tolist(), picked.tolist(), strict=True))
 
     def rank(self, query: QueryLike, *, limit: int) -> list[T]:
         """Up to ``limit`` matching items, best match first."""

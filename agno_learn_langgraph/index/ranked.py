@@ -7,6 +7,7 @@ namespace in this process (``index.cache``), reused while the namespace's versio
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ from langgraph.store.base import GetOp, Item
 
 from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first, search_all
 from agno_learn_langgraph.core.runner import current_store
-from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, version_key
+from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, BuildOp, version_key
 from agno_learn_langgraph.index.cache import _CACHE, _Cached, _matches, _TooBig
 from agno_learn_langgraph.index.changes import Changes, ChangesOp, change_reader, since
 from agno_learn_langgraph.index.lexical import tokenizer
@@ -32,6 +33,7 @@ from agno_learn_langgraph.index.vectors import (
 
 __all__ = [
     "INDEX_SCAN_LIMIT",
+    "OFF_LOOP_CHARS",
     "VECTOR_SCAN_LIMIT",
     "ranked_namespace",
     "search_text",
@@ -45,6 +47,10 @@ INDEX_SCAN_LIMIT = 100_000
 """Most items one ranked namespace index holds (the newest)."""
 VECTOR_SCAN_LIMIT = 250_000
 """Most items a namespace's vector index holds; a larger namespace is left to the store."""
+OFF_LOOP_CHARS = 20_000
+"""A BM25 index over more text than this (a few milliseconds of tokenizing: some 300 short
+memories) is built in a worker thread under ``arun_plan`` (:class:`~.batches.BuildOp`), so
+the event loop keeps serving other requests; a smaller one is built in place."""
 
 
 def search_text(value: dict[str, Any]) -> str:
@@ -60,11 +66,13 @@ def _cached_namespace(
     *,
     scan_limit: int,
     also: Sequence[PlanOp] = (),
+    large: Callable[[list[Item]], bool] = lambda items: False,
 ) -> Plan[tuple[Any, list[Any]]]:
     """The cached index of ``kind`` over ``namespace``, or ``build`` (newest-first items) anew.
 
     The namespace's version stamp is read with ``also`` (their results are returned too) in one
-    round trip; a second one scans the namespace when the cached index is missing or stale. An
+    round trip; a second one scans the namespace when the cached index is missing or stale. A
+    build of ``large`` items is a plan step of its own (:class:`~.batches.BuildOp`). An
     index built from a scan is cached only if this process did not write the namespace
     meanwhile (see :meth:`_IndexCache.generation`). On PostgreSQL a stale cached index is
     caught up with the rows written since instead (``index.changes``): one small read.
@@ -84,7 +92,10 @@ def _cached_namespace(
     generation = _CACHE.generation(store, namespace) if store is not None else 0
     (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
     ordered = newest_first(as_items(items))
-    index = build(ordered)
+    if large(ordered):
+        (index,) = yield [BuildOp(functools.partial(build, ordered))]
+    else:
+        index = build(ordered)
     if store is not None:
         entry = _Cached(version, time.monotonic(), filter, index)
         if ordered:
@@ -140,7 +151,8 @@ def ranked_namespace(
 ) -> Plan[NamespaceIndex]:
     """A BM25 index over a namespace's item values (newest first), cached while unchanged.
 
-    One round trip (the version stamp) when the cached index is current; two otherwise.
+    One round trip (the version stamp) when the cached index is current; two otherwise, and a
+    build off the event loop for more than :data:`OFF_LOOP_CHARS` of text.
     ``language`` is the stemmer's (see :class:`~.lexical.Tokenizer`).
     """
     tokens = tokenizer(language)
@@ -149,8 +161,21 @@ def ranked_namespace(
         keys, values = [it.key for it in items], [it.value for it in items]
         return NamespaceIndex(keys, values, text_of, tokens)
 
+    def large(items: list[Item]) -> bool:
+        chars = 0
+        for it in items:
+            chars += len(text_of(it.value))
+            if chars > OFF_LOOP_CHARS:
+                return True
+        return False
+
     index, _ = yield from _cached_namespace(
-        namespace, filter, (text_of, language), build, scan_limit=INDEX_SCAN_LIMIT
+        namespace,
+        filter,
+        (text_of, language),
+        build,
+        scan_limit=INDEX_SCAN_LIMIT,
+        large=large,
     )
     return cast(NamespaceIndex, index)
 

@@ -2,11 +2,14 @@
 
 Built from a full scan of the namespace, a :class:`NamespaceIndex` then takes this process's own
 writes as a delta segment (one IDF for both segments), merged into the base once the delta
-passes 10% of it, so a write never costs a rebuild.
+passes 10% of it, so a write never costs a rebuild. It keeps the scanned rows compactly (rows
+decoded from JSON share their keys and equal strings, see ``_Compactor``) and estimates the
+memory it holds (:attr:`NamespaceIndex.nbytes`) for the cache's bound.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +25,74 @@ from agno_learn_langgraph.index.lexical import (
 __all__ = ["NamespaceIndex"]
 
 _MIN_MERGE = 256
+_WRITE_BYTES = 1024
+"""What a recent write is counted as in :attr:`NamespaceIndex.nbytes` before any base exists."""
+_SHORT = 24
+"""Strings up to this long are shared by all the values of one build (``"approved"``, ...)."""
+
+
+def _key(key: Any) -> Any:
+    return sys.intern(key) if type(key) is str else key
+
+
+def _size(value: Any, seen: set[int]) -> int:
+    """The bytes of ``value``'s containers and strings, each string object counted once."""
+    kind = type(value)
+    if kind is dict:
+        return sys.getsizeof(value) + sum(_size(v, seen) for v in value.values())
+    if kind is list:
+        return sys.getsizeof(value) + sum(_size(v, seen) for v in value)
+    if kind is not str or id(value) in seen:
+        return 0
+    seen.add(id(value))
+    return sys.getsizeof(value)
+
+
+class _Compactor:
+    """Values as an index keeps them, and the bytes they hold (:attr:`nbytes`).
+
+    A store that decodes JSON per row gives every row its own copy of every dict key and
+    string: such a value is rebuilt with interned keys (one object per field name), its strings
+    equal to its key (an ``id``) or to each other (``search_text`` and ``text``) as one object,
+    and its short strings shared with the other values of the build. A value whose keys are
+    interned already (an in-memory store's own dicts, built by code; a value kept from the
+    segments a merge joins) is kept as it is.
+    """
+
+    def __init__(self) -> None:
+        self.nbytes = 0
+        self._common: dict[str, str] = {}
+
+    def value(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
+        if all(_key(k) is k for k in value):
+            self.nbytes += _size(value, {id(key)})
+            return value
+        return self._dict(value, {key: key} if type(key) is str else {})
+
+    def _dict(self, value: dict[str, Any], seen: dict[str, str]) -> dict[str, Any]:
+        copy: dict[Any, Any] = {}
+        for k, v in value.items():  # strings inline (most fields are): no call per field
+            copy[_key(k)] = self._str(v, seen) if type(v) is str else self._other(v, seen)
+        self.nbytes += sys.getsizeof(copy)
+        return copy
+
+    def _str(self, value: str, seen: dict[str, str]) -> str:
+        found = seen.get(value)
+        if found is None:
+            found = (self._common if len(value) <= _SHORT else seen).setdefault(value, value)
+            if found is value:
+                self.nbytes += sys.getsizeof(value)
+        return found
+
+    def _other(self, value: Any, seen: dict[str, str]) -> Any:
+        kind = type(value)
+        if kind is dict:
+            return self._dict(value, seen)
+        if kind is list:
+            copy = [self._str(v, seen) if type(v) is str else self._other(v, seen) for v in value]
+            self.nbytes += sys.getsizeof(copy)
+            return copy
+        return value
 
 
 class NamespaceIndex:
@@ -41,8 +112,15 @@ class NamespaceIndex:
 
     def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
         self._keys = keys
-        self._base = LexicalIndex(values, self.text_of, tokenize=self.tokenize)
-        self._where = {k: i for i, k in enumerate(keys)}
+        compactor = _Compactor()
+        kept = [compactor.value(k, v) for k, v in zip(keys, values, strict=True)]
+        self._base = LexicalIndex(kept, self.text_of, tokenize=self.tokenize)
+        self._base_bytes = (
+            compactor.nbytes
+            + self._base.nbytes
+            + sys.getsizeof(keys)
+            + sum(sys.getsizeof(k) for k in keys)
+        )
         self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
         self._delta_index: LexicalIndex[dict[str, Any]] | None = None
         self._items: list[dict[str, Any]] | None = None
@@ -67,14 +145,28 @@ class NamespaceIndex:
     def items(self) -> list[dict[str, Any]]:
         """The namespace's values, newest first."""
         with self._lock:
+            if not self._delta:
+                return self._base.items
             if self._items is None:
                 recent = [v for v in reversed(self._delta.values()) if v is not None]
-                base = self._base.items
-                self._items = recent + [base[self._where[k]] for k in self._base_keys_kept()]
+                delta = self._delta
+                kept = (
+                    v for k, v in zip(self._keys, self._base.items, strict=True) if k not in delta
+                )
+                self._items = [*recent, *kept]
             return self._items
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @property
+    def nbytes(self) -> int:
+        """An estimate of the memory this index holds: its arrays, keys and values (an
+        in-memory store's values too, which it shares), recent writes at the base's average."""
+        with self._lock:
+            size = len(self._base)
+            per_item = self._base_bytes // size if size else _WRITE_BYTES
+            return self._base_bytes + len(self._delta) * per_item
 
     def rank_scored(self, query: QueryLike, *, limit: int) -> list[tuple[float, dict[str, Any]]]:
         """Up to ``limit`` ``(BM25 score, value)`` of matching values, best first, newest first

@@ -1,0 +1,146 @@
+"""The in-process BM25 index: compact per memory, values kept intact, built off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import random
+import time
+import tracemalloc
+from collections.abc import Iterable
+from typing import Any
+
+from langgraph.store.base import Op, PutOp, Result
+from langgraph.store.memory import InMemoryStore
+
+from agno_learn_langgraph import LearningMachine, Scope
+from agno_learn_langgraph.index import NamespaceIndex
+from agno_learn_langgraph.index.ranked import search_text
+from agno_learn_langgraph.recall import arecall
+from agno_learn_langgraph.records import Memory, Provenance, fingerprint
+from agno_learn_langgraph.stores.user_memory import memory_namespace
+
+WORDS = [f"{a}{b}" for a in ("tea", "bike", "jazz", "code", "sail", "cook") for b in "aeiouy"]
+
+
+def _sentences(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    return [f"Note {i}: " + " ".join(rng.choices(WORDS, k=9)) for i in range(n)]
+
+
+def _decoded_rows(texts: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Memories as PostgreSQL returns them: each row's JSON decoded on its own."""
+    prov = Provenance(mode="api", thread_id="t-1")
+    keys, rows = [], []
+    for text in texts:
+        memory = Memory(text=text, fingerprint=fingerprint(text), provenance=prov)
+        keys.append(memory.id)
+        rows.append(json.dumps({**memory.model_dump(mode="json"), "search_text": text}))
+    return keys, [json.loads(row) for row in rows]
+
+
+def test_an_index_of_decoded_rows_costs_well_under_the_rows_themselves() -> None:
+    texts = _sentences(2_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        keys, values = _decoded_rows(texts)
+        expected = json.dumps(values)  # what recall must return
+        index = NamespaceIndex(keys, values, search_text)
+        del values  # the scan's rows are dropped once the index is built
+        per_memory = (tracemalloc.get_traced_memory()[0] - before - len(expected)) / len(keys)
+    finally:
+        tracemalloc.stop()
+    # per-term arrays and every row's own copy of every key and string cost 2.8 KB a memory
+    assert per_memory < 1_600, f"{per_memory:.0f} bytes per memory"
+    assert index.items == json.loads(expected)  # values equal to the rows read, nested too
+    assert index.items[0]["id"] is keys[0]  # kept once, as the key
+    top = index.rank_scored("teaa", limit=3)
+    assert top and all("teaa" in value["text"] for _, value in top)
+
+
+def test_an_in_memory_stores_values_are_kept_as_they_are() -> None:
+    values = [{"search_text": text, "tags": ("a", 1)} for text in _sentences(5)]
+    index = NamespaceIndex([str(i) for i in range(5)], values, search_text)
+    assert all(a is b for a, b in zip(index.items, values, strict=True))
+
+
+class ThreadedStore(InMemoryStore):
+    """An async store whose reads leave the event loop free (as PostgreSQL's I/O does)."""
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        return await asyncio.to_thread(self.batch, ops)
+
+
+async def test_a_large_build_does_not_stall_the_event_loop() -> None:
+    store = ThreadedStore()
+    user = "bulk-user"
+    namespace = memory_namespace(user)
+    ops = []
+    for text in _sentences(20_000):
+        memory = Memory(text=text, fingerprint=fingerprint(text))
+        value = {**memory.model_dump(mode="json"), "search_text": text}
+        ops.append(PutOp(namespace, memory.id, value, index=False))
+    store.batch(ops)
+    lateness: list[float] = []
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            lateness.append(loop.time() - before - 0.001)
+
+    gc.collect()  # a collection's pause is not the build's
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    found = await arecall(LearningMachine(user_memory=True), store, Scope(user_id=user), "teaa")
+    took = time.perf_counter() - start
+    await asyncio.sleep(0.01)  # the ticker notes how late its last tick came
+    task.cancel()
+    assert found.memories and "teaa" in found.memories[0].text
+    # built on the loop, the ticker would wait for the whole build: most of the recall
+    assert max(lateness) < took / 4, f"loop stalled {max(lateness):.3f} s of {took:.3f} s"
+
+
+def test_a_large_build_ranks_alike_in_sync_and_async_runs() -> None:
+    from agno_learn_langgraph.recall import recall
+
+    def store_of_notes() -> InMemoryStore:
+        store = InMemoryStore()
+        for text in _sentences(1_000):  # past OFF_LOOP_CHARS: a build step of its own
+            memory = Memory(text=text, fingerprint=fingerprint(text))
+            value = {**memory.model_dump(mode="json"), "search_text": text}
+            store.put(memory_namespace("u"), memory.id, value, index=False)
+        return store
+
+    machine, scope = LearningMachine(user_memory=True), Scope(user_id="u")
+    sync = recall(machine, store_of_notes(), scope, "jazza sailo")
+    async_ = asyncio.run(arecall(machine, store_of_notes(), scope, "jazza sailo"))
+    texts = [m.text for m in sync.memories]
+    assert texts and texts == [m.text for m in async_.memories]
+    assert all("jazza" in t or "sailo" in t for t in texts)
+
+
+def test_the_index_cache_is_bounded_by_bytes_whatever_the_item_count() -> None:
+    from agno_learn_langgraph.index.cache import _Cached, _IndexCache
+
+    def entry(chars: int) -> _Cached:  # 100 records read from a JSON store, `chars` long each
+        keys, values = _decoded_rows([f"{text} " + "x" * chars for text in _sentences(100)])
+        return _Cached("v1", 1e18, None, NamespaceIndex(keys, values, search_text))
+
+    short, long = entry(50).index.nbytes, entry(5_000).index.nbytes
+    assert long > 100 * 5_000 and long > 4 * short  # the long texts are counted, once each
+    cache = _IndexCache(max_items=10**6, max_vector_bytes=1 << 30, max_index_bytes=long * 5 // 2)
+    store = InMemoryStore()
+    a, b, c, d = (("learning", "user_memory", u) for u in "abcd")
+    for ns in (a, b):
+        cache.put(store, ns, "k", entry(5_000), cache.generation(store, ns))
+    assert cache.get(store, a, "k", "v1") and cache.get(store, b, "k", "v1")
+    cache.put(store, c, "k", entry(5_000), cache.generation(store, c))  # 300 items, 3 x long
+    assert cache.get(store, a, "k", "v1") is None  # the least recently used went
+    assert cache.get(store, b, "k", "v1") and cache.get(store, c, "k", "v1")
+    cache.put(store, d, "k", entry(20_000), cache.generation(store, d))  # over the bound alone
+    assert [cache.get(store, ns, "k", "v1") is not None for ns in (b, c, d)] == [False, False, True]
