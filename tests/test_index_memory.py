@@ -144,3 +144,40 @@ def test_the_index_cache_is_bounded_by_bytes_whatever_the_item_count() -> None:
     assert cache.get(store, b, "k", "v1") and cache.get(store, c, "k", "v1")
     cache.put(store, d, "k", entry(20_000), cache.generation(store, d))  # over the bound alone
     assert [cache.get(store, ns, "k", "v1") is not None for ns in (b, c, d)] == [False, False, True]
+
+
+def test_a_segment_merge_runs_off_the_writer_and_keeps_the_writes_made_meanwhile(
+    monkeypatch: Any,
+) -> None:
+    from agno_learn_langgraph.index import segments
+
+    merges: list[Any] = []
+    monkeypatch.setattr(segments, "_start_merge", merges.append)  # the test runs it, later
+    keys, rows = _decoded_rows(_sentences(300))
+    index = NamespaceIndex(keys, rows, search_text)
+    writes = {f"w{i}": {"search_text": f"quokka note {i}"} for i in range(segments._MIN_MERGE + 1)}
+    for key, value in writes.items():
+        index.apply(key, value)
+    assert len(merges) == 1  # due: handed to a thread, the writer went on
+    index.apply("w1", {"search_text": "quokka note one again"})
+    assert len(merges) == 1  # one merge at a time
+    build = index._segment
+
+    def build_while_writing(*args: Any) -> Any:  # writes land while the new base is built
+        index.apply("late", {"search_text": "quokka note late"})
+        index.apply(keys[0], None)  # a delete of a base row
+        index.apply("w0", None)  # a delete of a write the merge takes in
+        return build(*args)
+
+    monkeypatch.setattr(index, "_segment", build_while_writing)
+    merges[0]()  # the merge thread runs
+
+    texts = [v["search_text"] for _, v in index.rank_scored("quokka", limit=1000)]
+    assert "quokka note late" in texts and "quokka note one again" in texts
+    assert "quokka note 0" not in texts and "quokka note 1" not in texts
+    assert len(texts) == len(writes) - 1 + 1
+    assert len(index) == 300 - 1 + len(writes) - 1 + 1
+    assert rows[0]["search_text"] not in {v["search_text"] for v in index.items}
+    assert index.items[0]["search_text"] == "quokka note late"  # newest first still
+    assert list(index._delta) == ["late", keys[0], "w0"]  # only what came during the merge
+    assert len(index._keys) == 300 + len(writes)  # the merged base

@@ -2,7 +2,9 @@
 
 Built from a full scan of the namespace, a :class:`NamespaceIndex` then takes this process's own
 writes as a delta segment (one IDF for both segments), merged into the base once the delta
-passes 10% of it, so a write never costs a rebuild. It keeps the scanned rows compactly (rows
+passes 10% of it (or :data:`MAX_DELTA` writes), so a write never costs a rebuild. The merge
+runs in a background thread: readers rank base + delta until the merged base is installed,
+and writes made meanwhile stay in the new delta. It keeps the scanned rows compactly (rows
 decoded from JSON share their keys and equal strings, see ``_Compactor``) and estimates the
 memory it holds (:attr:`NamespaceIndex.nbytes`) for the cache's bound.
 """
@@ -22,9 +24,12 @@ from agno_learn_langgraph.index.lexical import (
     tokenizer,
 )
 
-__all__ = ["NamespaceIndex"]
+__all__ = ["MAX_DELTA", "NamespaceIndex"]
 
 _MIN_MERGE = 256
+MAX_DELTA = 2048
+"""Most writes a delta segment takes before it is merged into the base, whatever the base's
+size (a read after a write re-indexes the delta)."""
 _WRITE_BYTES = 1024
 """What a recent write is counted as in :attr:`NamespaceIndex.nbytes` before any base exists."""
 _SHORT = 24
@@ -108,20 +113,28 @@ class NamespaceIndex:
         self.text_of = text_of
         self.tokenize = tokenize or tokenizer()
         self._lock = threading.RLock()  # readers rank while this process's writes apply
-        self._build(keys, values)
+        self._merging = False
+        self._install(keys, *self._segment(keys, values), {})
 
-    def _build(self, keys: list[str], values: list[dict[str, Any]]) -> None:
-        self._keys = keys
+    def _segment(
+        self, keys: list[str], values: list[dict[str, Any]]
+    ) -> tuple[LexicalIndex[dict[str, Any]], int]:
+        """A base segment over ``values`` and the bytes it holds (built without the lock)."""
         compactor = _Compactor()
         kept = [compactor.value(k, v) for k, v in zip(keys, values, strict=True)]
-        self._base = LexicalIndex(kept, self.text_of, tokenize=self.tokenize)
-        self._base_bytes = (
-            compactor.nbytes
-            + self._base.nbytes
-            + sys.getsizeof(keys)
-            + sum(sys.getsizeof(k) for k in keys)
-        )
-        self._delta: dict[str, dict[str, Any] | None] = {}  # oldest write first
+        base = LexicalIndex(kept, self.text_of, tokenize=self.tokenize)
+        size = compactor.nbytes + base.nbytes + sys.getsizeof(keys)
+        return base, size + sum(sys.getsizeof(k) for k in keys)
+
+    def _install(
+        self,
+        keys: list[str],
+        base: LexicalIndex[dict[str, Any]],
+        nbytes: int,
+        delta: dict[str, dict[str, Any] | None],
+    ) -> None:
+        self._keys, self._base, self._base_bytes = keys, base, nbytes
+        self._delta = delta  # oldest write first
         self._delta_index: LexicalIndex[dict[str, Any]] | None = None
         self._items: list[dict[str, Any]] | None = None
 
@@ -131,9 +144,25 @@ class NamespaceIndex:
             self._delta.pop(key, None)
             self._delta[key] = value
             self._delta_index, self._items = None, None
-            if len(self._delta) > max(_MIN_MERGE, len(self._keys) // 10):  # merge the segments
-                values = self.items
-                self._build([*self._live_delta_keys(), *self._base_keys_kept()], values)
+            due = len(self._delta) > max(_MIN_MERGE, min(len(self._keys) // 10, MAX_DELTA))
+            if due and not self._merging:
+                self._merging = True
+                _start_merge(self._merge)
+
+    def _merge(self) -> None:
+        """Merge the delta into a new base, off the writer's thread; writes that arrive while
+        the new base is built stay in the delta."""
+        try:
+            with self._lock:
+                merged = dict(self._delta)
+                keys = [*self._live_delta_keys(), *self._base_keys_kept()]
+                values = list(self.items)
+            base, nbytes = self._segment(keys, values)
+            with self._lock:
+                later = {k: v for k, v in self._delta.items() if merged.get(k, k) is not v}
+                self._install(keys, base, nbytes, later)
+        finally:
+            self._merging = False
 
     def _live_delta_keys(self) -> list[str]:
         return [k for k, v in reversed(self._delta.items()) if v is not None]
@@ -213,3 +242,9 @@ class NamespaceIndex:
             if self._keys[i] not in self._delta:
                 hits.append((score, 1, i, self._base.items[i]))
         return sorted(hits, key=lambda h: (-h[0], h[1], h[2]))
+
+
+def _start_merge(merge: Callable[[], None]) -> None:
+    """Run a segment merge in a daemon thread (merges are rare: one per ``MAX_DELTA`` writes
+    of a namespace at most, and one at a time per index)."""
+    threading.Thread(target=merge, name="agno-learn-merge", daemon=True).start()
