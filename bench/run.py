@@ -136,7 +136,7 @@ def main() -> None:
         status, took = run_module(path, args.quick)
         if status == "ok":
             status = f"ok ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)"
-        if status != "ok" and (RESULTS_DIR / f"{name}.md").exists():
+        elif (RESULTS_DIR / f"{name}.md").exists():
             status += "; section below is from an earlier run"
         statuses.append((name, status, took))
     sections = []

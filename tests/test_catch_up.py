@@ -111,3 +111,23 @@ def test_tombstones_are_written_on_postgres_only(pg_database: Any) -> None:
             (*TOMBSTONES, *user_memory.memory_namespace(USER))
         ]
     assert memory.list_namespaces(prefix=TOMBSTONES) == []
+
+
+def test_a_namespace_at_the_scan_limit_is_not_rescanned_on_every_foreign_write(
+    pg_database: Any, scans: list[tuple[str, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg_database.reset()
+    monkeypatch.setattr(ranked, "INDEX_SCAN_LIMIT", 20)  # an index is built from 20 rows
+    machine = LearningMachine(user_memory=True)
+    with open_store(pg_database.url) as reader, open_store(pg_database.url) as writer:
+        for i in range(20):
+            run_plan(writer.store, user_memory.add_memory(USER, f"Background note {i}", PROV))
+        assert _texts(machine, reader.store, "note")
+        assert len(scans) == 1
+        for i in range(2):  # up to 10% past the limit: caught up
+            run_plan(writer.store, user_memory.add_memory(USER, f"Drinks tea {i}", PROV))
+            assert f"Drinks tea {i}" in _texts(machine, reader.store, "tea")
+        assert len(scans) == 1
+        run_plan(writer.store, user_memory.add_memory(USER, "Drinks tea 2", PROV))
+        assert "Drinks tea 2" in _texts(machine, reader.store, "tea")
+        assert len(scans) == 2  # well past it: rebuilt from the newest 20

@@ -44,7 +44,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 INDEX_SCAN_LIMIT = 100_000
-"""Most items one ranked namespace index holds (the newest)."""
+"""Most items one ranked namespace index is built from (the newest). Other processes' writes
+caught up with may take it 10% past that before it is rebuilt, so a namespace at the limit is
+not rebuilt on every foreign write."""
+_CATCH_UP_SLACK = 10
 VECTOR_SCAN_LIMIT = 250_000
 """Most items a namespace's vector index holds; a larger namespace is left to the store."""
 OFF_LOOP_CHARS = 20_000
@@ -136,8 +139,8 @@ def _catch_up(
         entry.newest = max(entry.newest, updated_at)
     cut = since(entry.newest)
     entry.recent = {k: t for k, t in entry.recent.items() if t >= cut}
-    if entry.items + applied >= scan_limit and len(entry.index) >= scan_limit:
-        _CACHE.drop(store, namespace, key)  # more rows than an index keeps: rebuild
+    if len(entry.index) > scan_limit + scan_limit // _CATCH_UP_SLACK:
+        _CACHE.drop(store, namespace, key)  # well past the rows an index keeps: rebuild
         return False
     return _CACHE.caught_up(store, namespace, key, entry, version, generation, applied)
 
