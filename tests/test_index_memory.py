@@ -181,3 +181,14 @@ def test_a_segment_merge_runs_off_the_writer_and_keeps_the_writes_made_meanwhile
     assert index.items[0]["search_text"] == "quokka note late"  # newest first still
     assert list(index._delta) == ["late", keys[0], "w0"]  # only what came during the merge
     assert len(index._keys) == 300 + len(writes)  # the merged base
+
+
+def test_newest_yields_the_items_in_order_without_building_them() -> None:
+    keys, rows = _decoded_rows(_sentences(50))
+    index = NamespaceIndex(keys, rows, search_text)
+    index.apply("new", {"search_text": "quokka new"})
+    index.apply(keys[3], None)
+    index.apply(keys[5], {"search_text": "quokka rewritten"})
+    assert list(index.newest()) == index.items
+    assert [v["search_text"] for v in index.newest()][:2] == ["quokka rewritten", "quokka new"]
+    assert index.held == 50 + 3 and len(index) == 50

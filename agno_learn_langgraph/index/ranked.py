@@ -139,7 +139,8 @@ def _catch_up(
         entry.newest = max(entry.newest, updated_at)
     cut = since(entry.newest)
     entry.recent = {k: t for k, t in entry.recent.items() if t >= cut}
-    if len(entry.index) > scan_limit + scan_limit // _CATCH_UP_SLACK:
+    held = entry.index.held if isinstance(entry.index, NamespaceIndex) else len(entry.index)
+    if held > scan_limit + scan_limit // _CATCH_UP_SLACK:
         _CACHE.drop(store, namespace, key)  # well past the rows an index keeps: rebuild
         return False
     return _CACHE.caught_up(store, namespace, key, entry, version, generation, applied)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agno_learn_langgraph.index.lexical import (
@@ -185,8 +185,23 @@ class NamespaceIndex:
                 self._items = [*recent, *kept]
             return self._items
 
+    def newest(self) -> Iterator[dict[str, Any]]:
+        """The namespace's values, newest first, one at a time: :attr:`items` without building
+        the list (a caller that needs the first few of a large namespace)."""
+        with self._lock:
+            delta, keys, base = dict(self._delta), self._keys, self._base.items
+        yield from (v for v in reversed(delta.values()) if v is not None)
+        yield from (v for k, v in zip(keys, base, strict=True) if k not in delta)
+
     def __len__(self) -> int:
         return len(self.items)
+
+    @property
+    def held(self) -> int:
+        """Rows this index holds: its base and its recent writes (a row rewritten or deleted
+        since the base was built counts twice), without building :attr:`items`."""
+        with self._lock:
+            return len(self._keys) + len(self._delta)
 
     @property
     def nbytes(self) -> int:

@@ -119,7 +119,7 @@ def recent_decisions(agent_id: str, *, limit: int) -> Plan[list[Decision]]:
     if limit <= 0:
         return []
     index = yield from ranked_namespace(decision_namespace(agent_id))
-    newest = heapq.nlargest(limit, index.items, key=lambda v: v.get("created_ts") or 0.0)
+    newest = heapq.nlargest(limit, index.newest(), key=lambda v: v.get("created_ts") or 0.0)
     return [Decision.model_validate(value) for value in newest]
 
 
@@ -142,7 +142,7 @@ def relevant_decisions(
         **how,
     )
     found = {str(v["id"]): v for v in ranked.values}
-    for value in heapq.nlargest(limit, ranked.index.items, key=_created):
+    for value in heapq.nlargest(limit, ranked.index.newest(), key=_created):
         if len(found) >= limit:
             break
         found.setdefault(str(value["id"]), value)
@@ -191,5 +191,5 @@ def search_decisions(
         found = [v for v in ranked.values if wanted(v)][:limit]
     else:
         index = yield from ranked_namespace(ns, language=how.get("language", "english"))
-        found = heapq.nlargest(limit, filter(wanted, index.items), key=_created)
+        found = heapq.nlargest(limit, filter(wanted, index.newest()), key=_created)
     return [Decision.model_validate(value) for value in found]

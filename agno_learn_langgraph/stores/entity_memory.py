@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Literal
 
 from langgraph.store.base import GetOp, Item, PutOp
@@ -356,7 +357,7 @@ def list_entities(
 ) -> Plan[list[Entity]]:
     """Approved entities, newest first, optionally of one type."""
     index = yield from ranked_namespace(namespaces[0], filter=_filter(entity_type))
-    return [Entity.model_validate(value) for value in index.items[:limit]]
+    return [Entity.model_validate(value) for value in islice(index.newest(), limit)]
 
 
 def _named_in(normalized: str, entity: Entity) -> bool:
@@ -386,7 +387,7 @@ def search_entities(
         index = yield from ranked_namespace(
             namespaces[0], filter=filt, language=how.get("language", "english")
         )
-        return [Entity.model_validate(value) for value in index.items[:limit]]
+        return [Entity.model_validate(value) for value in islice(index.newest(), limit)]
     ranked = yield from rank_namespace(
         namespaces[0],
         query,

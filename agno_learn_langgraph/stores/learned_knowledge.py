@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Literal
 
 from langgraph.store.base import GetOp
@@ -110,5 +111,5 @@ def search_learnings(
     ranked = yield from rank_namespace(
         namespace, query, limit=limit, key_of=lambda value: str(value["id"]), filter=APPROVED, **how
     )
-    found = ranked.values if query.strip() else ranked.index.items[:limit]
+    found = ranked.values if query.strip() else list(islice(ranked.index.newest(), limit))
     return [LearnedKnowledge.model_validate(value) for value in found]

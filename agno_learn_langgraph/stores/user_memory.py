@@ -86,7 +86,7 @@ def relevant_memories(
     )
     found = {_record_id(v): v for v in ranked.values}
     if pad or not found:
-        for value in ranked.index.items:  # newest first; stop as soon as the list is full
+        for value in ranked.index.newest():  # newest first; stop as soon as the list is full
             if len(found) >= limit:
                 break
             found.setdefault(_record_id(value), value)
