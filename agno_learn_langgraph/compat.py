@@ -9,7 +9,8 @@ upgrade that changes one fails that test by name instead of misbehaving elsewher
   lock when it shares one connection), and ``AsyncPostgresStore.loop``, the loop it runs on;
 * the ``store_vectors`` table of ``langgraph-checkpoint-postgres`` and pgvector's binary format;
 * the ``store`` table's ``prefix``/``key``/``value``/``updated_at`` columns, read to catch up
-  with other processes' writes (``index.changes``) and given one index of this package's;
+  with other processes' writes and to scan a namespace for a cold index build in chunks
+  (``index.changes``), and given one index of this package's;
 * ``"__pregel_push"``: the trigger LangGraph records for a task started by ``Send``;
 * a wrapper's ``_store`` (the LangGraph server hands nodes ``BatchedStore(store)``) and
   ``_index_config`` (the server's ``GrpcStore``), to find the index behind a wrapper.
@@ -198,6 +199,20 @@ only."""
 def store_changes_index_sql() -> str:
     """Idempotent DDL creating :data:`STORE_CHANGES_INDEX`."""
     return f"CREATE INDEX IF NOT EXISTS {STORE_CHANGES_INDEX} ON {STORE_TABLE} (prefix, updated_at)"
+
+
+def store_scan_sql(
+    namespace: tuple[str, ...], filter: dict[str, Any] | None, limit: int
+) -> tuple[str, tuple[Any, ...]]:
+    """``key, value, updated_at`` of the newest ``limit`` rows of ``namespace`` (its own prefix)
+    whose value holds every field of ``filter`` (top-level equality, as the store's filter)."""
+    from psycopg.types.json import Jsonb
+
+    sql = (
+        f"SELECT key, value, updated_at FROM {STORE_TABLE} WHERE prefix = %s AND value @> %s "
+        "ORDER BY updated_at DESC LIMIT %s"
+    )
+    return sql, (".".join(namespace), Jsonb(filter or {}), limit)
 
 
 def store_changes_sql(

@@ -35,7 +35,13 @@ def scans(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
             seen.append(namespace)
         return real(namespace, **kw)
 
+    def counting_scan(namespace: tuple[str, ...], *args: Any) -> Any:
+        seen.append(namespace)  # PostgreSQL's own scan (decoded in chunks)
+        return real_scan(namespace, *args)
+
+    real_scan = ranked.ScanOp
     monkeypatch.setattr(ranked, "search_all", counting)
+    monkeypatch.setattr(ranked, "ScanOp", counting_scan)
     return seen
 
 
@@ -131,3 +137,46 @@ def test_a_namespace_at_the_scan_limit_is_not_rescanned_on_every_foreign_write(
         run_plan(writer.store, user_memory.add_memory(USER, "Drinks tea 2", PROV))
         assert "Drinks tea 2" in _texts(machine, reader.store, "tea")
         assert len(scans) == 2  # well past it: rebuilt from the newest 20
+
+
+async def test_a_cold_read_of_a_large_namespace_lets_the_event_loop_run(
+    pg_database: Any, scans: list[tuple[str, ...]]
+) -> None:
+    """AsyncPostgresStore: the rows of a cold index build are decoded a chunk at a time."""
+    import asyncio
+    import gc
+    import time
+
+    from agno_learn_langgraph.core import put
+    from agno_learn_langgraph.records import Memory, fingerprint
+
+    pg_database.reset()
+    ns = user_memory.memory_namespace(USER)
+    with open_store(pg_database.url) as loader:
+        texts = [f"Note {i} about bees, tea and jazz piano lessons" for i in range(8_000)]
+        memories = [Memory(text=t, fingerprint=fingerprint(t), provenance=PROV) for t in texts]
+        for start in range(0, len(memories), 2_000):
+            chunk = memories[start : start + 2_000]
+            ops = [put(ns, m.id, m.model_dump(mode="json"), search_text=m.text) for m in chunk]
+            loader.store.batch(ops)
+    lateness: list[float] = []
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            lateness.append(loop.time() - before - 0.001)
+
+    async with aopen_store(pg_database.url) as reader:
+        gc.collect()
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0.01)
+        start = time.perf_counter()
+        found = await arecall(LearningMachine(user_memory=True), reader.store, SCOPE, "Note 7")
+        took = time.perf_counter() - start
+        await asyncio.sleep(0.01)
+        task.cancel()
+    assert scans == [ns] and found.memories
+    # decoded in one go, the 8,000 rows would hold the loop for most of the recall
+    assert max(lateness) < took / 6, f"loop stalled {max(lateness):.3f} s of {took:.3f} s"

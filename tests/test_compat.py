@@ -142,6 +142,28 @@ def test_store_changes_sql_reads_the_rows_written_since_in_the_given_namespaces(
             assert cur.fetchone() is not None
 
 
+def test_store_scan_sql_reads_a_namespaces_newest_rows_that_match_the_filter(
+    pg_database: Any,
+) -> None:
+    pg_database.reset()
+    ns = ("learning", "user_memory", "scan-probe")
+    with open_store(pg_database.url) as backend:
+        store = backend.store
+        for i in range(4):
+            store.put(ns, f"k{i}", {"search_text": f"row {i}", "status": "approved"})
+        store.put(ns, "hidden", {"search_text": "proposed", "status": "proposed"})
+        store.put((*ns, "child"), "nested", {"search_text": "nested", "status": "approved"})
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*compat.store_scan_sql(ns, {"status": "approved"}, 3))
+            rows = cur.fetchall()
+        assert [r["key"] for r in rows] == ["k3", "k2", "k1"]  # newest first, at most 3
+        assert rows[0]["value"] == store.get(ns, "k3").value  # type: ignore[union-attr]
+        assert all(r["updated_at"] == store.get(ns, r["key"]).updated_at for r in rows)  # type: ignore[union-attr]
+        with compat.pg_cursor(store) as cur:
+            cur.execute(*compat.store_scan_sql(ns, None, 10))
+            assert len(cur.fetchall()) == 5  # no filter: every row of the namespace itself
+
+
 # -- the store_vectors table and pgvector's binary format ----------------------------------------
 
 

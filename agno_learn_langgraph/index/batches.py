@@ -27,7 +27,12 @@ from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import PlanOp, SideOp
 from agno_learn_langgraph.core.runner import BatchExecutor
 from agno_learn_langgraph.index.cache import _CACHE
-from agno_learn_langgraph.index.changes import ChangesOp, change_reader, tombstone_namespace
+from agno_learn_langgraph.index.changes import (
+    ChangesOp,
+    ScanOp,
+    change_reader,
+    tombstone_namespace,
+)
 from agno_learn_langgraph.index.vectors import (
     EmbedQueryOp,
     OwnOp,
@@ -99,8 +104,8 @@ def _stamped(store: BaseStore, ops: list[Op]) -> tuple[list[Op], _Stamps]:
     return [*ops, *puts], stamps
 
 
-_OWN = (EmbedQueryOp, VectorsOp, ChangesOp)
-_AnyOwn = OwnOp | ChangesOp
+_OWN = (EmbedQueryOp, VectorsOp, ChangesOp, ScanOp)
+_AnyOwn = OwnOp | ChangesOp | ScanOp
 
 
 def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[_AnyOwn]]:
@@ -116,7 +121,7 @@ def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[_Any
 
 
 def _run_own(store: BaseStore, op: _AnyOwn) -> Any:
-    if isinstance(op, ChangesOp):
+    if isinstance(op, ChangesOp | ScanOp):
         reader = change_reader(store)
         if reader is None:  # ranked plans only yield these ops on PostgreSQL
             raise TypeError(f"{type(store).__name__} has no change reader.")
@@ -125,7 +130,7 @@ def _run_own(store: BaseStore, op: _AnyOwn) -> Any:
 
 
 async def _arun_own(store: BaseStore, op: _AnyOwn) -> Any:
-    if isinstance(op, ChangesOp):
+    if isinstance(op, ChangesOp | ScanOp):
         reader = change_reader(store)
         if reader is None:
             raise TypeError(f"{type(store).__name__} has no change reader.")

@@ -8,6 +8,10 @@ the cached index in place. A delete made through this package's plans leaves a t
 (:func:`tombstone_namespace`, written by ``index.batches`` on PostgreSQL only) that the same read
 returns. Other stores rebuild as before. A delete that bypasses the plans (a raw
 ``store.delete``) is not seen by another process's cached index until it is rebuilt.
+
+A cold build's full read of a namespace is a :class:`ScanOp` on PostgreSQL too: on an
+``AsyncPostgresStore`` its rows are decoded a chunk at a time, the event loop serving other
+requests in between (the store's own search decodes them all in one go, on the loop).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from langgraph.store.base import Item
+
 from agno_learn_langgraph import compat
 from agno_learn_langgraph.core.layout import ROOT
 from agno_learn_langgraph.core.plans import SideOp
@@ -28,6 +34,7 @@ __all__ = [
     "TOMBSTONES",
     "Changes",
     "ChangesOp",
+    "ScanOp",
     "change_reader",
     "tombstone_namespace",
 ]
@@ -52,6 +59,17 @@ class ChangesOp(SideOp):
 
     namespace: tuple[str, ...]
     since: datetime
+
+
+@dataclass(frozen=True)
+class ScanOp(SideOp):
+    """The newest ``limit`` rows of ``namespace`` matching ``filter`` (result: ``list[Item]``,
+    newest first): a cold index build's read, decoded a chunk at a time under ``arun_plan`` so
+    a large namespace does not hold the event loop."""
+
+    namespace: tuple[str, ...]
+    filter: tuple[tuple[str, Any], ...]
+    limit: int
 
 
 @dataclass
@@ -89,13 +107,38 @@ def _needs_index(store: Any) -> bool:
         return True
 
 
+_SCAN_CHUNK = 500
+"""Rows a scan decodes between two turns of the event loop (about 10 ms of work)."""
+
+
+def _scan_sql(op: ScanOp) -> tuple[str, tuple[Any, ...]]:
+    return compat.store_scan_sql(op.namespace, dict(op.filter), op.limit)
+
+
+def _items(op: ScanOp, rows: list[Any]) -> list[Item]:
+    return [
+        Item(
+            value=r["value"],
+            key=r["key"],
+            namespace=op.namespace,
+            created_at=r["updated_at"],
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
+
+
 class ChangeReader:
-    """Reads :class:`ChangesOp` on a ``PostgresStore``."""
+    """Reads :class:`ChangesOp` and :class:`ScanOp` on a ``PostgresStore``."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
 
-    def run(self, op: ChangesOp) -> Changes:
+    def run(self, op: ChangesOp | ScanOp) -> Any:
+        if isinstance(op, ScanOp):
+            with compat.pg_cursor(self.store) as cur:
+                cur.execute(*_scan_sql(op))
+                return _items(op, cur.fetchall())
         if _needs_index(self.store):
             with compat.pg_cursor(self.store) as cur:
                 cur.execute(compat.store_changes_index_sql())
@@ -104,18 +147,27 @@ class ChangeReader:
             rows = cur.fetchall()
         return _changes(op, rows)
 
-    async def arun(self, op: ChangesOp) -> Changes:
+    async def arun(self, op: ChangesOp | ScanOp) -> Any:
         return await asyncio.to_thread(self.run, op)
 
 
 class _AsyncChangeReader(ChangeReader):
-    """Reads :class:`ChangesOp` on an ``AsyncPostgresStore`` (on its connection)."""
+    """Reads :class:`ChangesOp` and :class:`ScanOp` on an ``AsyncPostgresStore`` (on its
+    connection); a scan's rows are decoded a chunk at a time, the loop serving others between."""
 
-    def run(self, op: ChangesOp) -> Changes:
+    def run(self, op: ChangesOp | ScanOp) -> Any:
         loop = compat.async_store_loop(self.store)
         return asyncio.run_coroutine_threadsafe(self.arun(op), loop).result()
 
-    async def arun(self, op: ChangesOp) -> Changes:
+    async def arun(self, op: ChangesOp | ScanOp) -> Any:
+        if isinstance(op, ScanOp):
+            rows: list[Any] = []
+            async with compat.pg_acursor(self.store) as cur:
+                await cur.execute(*_scan_sql(op))
+                while chunk := await cur.fetchmany(_SCAN_CHUNK):
+                    rows.extend(_items(op, chunk))
+                    await asyncio.sleep(0)
+            return rows
         if _needs_index(self.store):
             async with compat.pg_acursor(self.store) as cur:
                 await cur.execute(compat.store_changes_index_sql())

@@ -20,7 +20,13 @@ from agno_learn_langgraph.core.plans import Plan, PlanOp, as_items, newest_first
 from agno_learn_langgraph.core.runner import current_store
 from agno_learn_langgraph.index.batches import VERSIONS_NAMESPACE, BuildOp, version_key
 from agno_learn_langgraph.index.cache import _CACHE, _Cached, _matches, _TooBig
-from agno_learn_langgraph.index.changes import Changes, ChangesOp, change_reader, since
+from agno_learn_langgraph.index.changes import (
+    Changes,
+    ChangesOp,
+    ScanOp,
+    change_reader,
+    since,
+)
 from agno_learn_langgraph.index.lexical import tokenizer
 from agno_learn_langgraph.index.segments import NamespaceIndex
 from agno_learn_langgraph.index.vectors import (
@@ -93,7 +99,10 @@ def _cached_namespace(
     ):
         return stale.index, answers
     generation = _CACHE.generation(store, namespace) if store is not None else 0
-    (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
+    if store is not None and change_reader(store) is not None:  # PostgreSQL: decoded in chunks
+        (items,) = yield [ScanOp(namespace, tuple(sorted((filter or {}).items())), scan_limit)]
+    else:
+        (items,) = yield [search_all(namespace, filter=filter, limit=scan_limit)]
     ordered = newest_first(as_items(items))
     if large(ordered):
         (index,) = yield [BuildOp(functools.partial(build, ordered))]
