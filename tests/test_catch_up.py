@@ -18,6 +18,7 @@ from agno_learn_langgraph.recall import arecall, recall
 from agno_learn_langgraph.records import Provenance
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores import user_memory
+from tests.loop_stall import held_loop
 
 USER = "carol"
 SCOPE = Scope(user_id=USER, thread_id="t-1", agent_id="support")
@@ -143,10 +144,6 @@ async def test_a_cold_read_of_a_large_namespace_lets_the_event_loop_run(
     pg_database: Any, scans: list[tuple[str, ...]]
 ) -> None:
     """AsyncPostgresStore: the rows of a cold index build are decoded a chunk at a time."""
-    import asyncio
-    import gc
-    import time
-
     from agno_learn_langgraph.core import put
     from agno_learn_langgraph.records import Memory, fingerprint
 
@@ -159,24 +156,9 @@ async def test_a_cold_read_of_a_large_namespace_lets_the_event_loop_run(
             chunk = memories[start : start + 2_000]
             ops = [put(ns, m.id, m.model_dump(mode="json"), search_text=m.text) for m in chunk]
             loader.store.batch(ops)
-    lateness: list[float] = []
-
-    async def ticker() -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(0.001)
-            lateness.append(loop.time() - before - 0.001)
-
     async with aopen_store(pg_database.url) as reader:
-        gc.collect()
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0.01)
-        start = time.perf_counter()
-        found = await arecall(LearningMachine(user_memory=True), reader.store, SCOPE, "Note 7")
-        took = time.perf_counter() - start
-        await asyncio.sleep(0.01)
-        task.cancel()
+        recalled = arecall(LearningMachine(user_memory=True), reader.store, SCOPE, "Note 7")
+        found, took, held = await held_loop(recalled)
     assert scans == [ns] and found.memories
     # decoded in one go, the 8,000 rows would hold the loop for most of the recall
-    assert max(lateness) < took / 6, f"loop stalled {max(lateness):.3f} s of {took:.3f} s"
+    assert held < took / 6, f"loop stalled {held:.3f} s of {took:.3f} s"
