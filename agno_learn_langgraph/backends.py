@@ -26,6 +26,7 @@ Example (offline)::
 from __future__ import annotations
 
 import asyncio
+import select
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -222,6 +223,35 @@ def _pg_conn_kwargs(index: Any = None) -> dict[str, Any]:
     return kwargs
 
 
+def _heard_from_server(conn: Any) -> bool:
+    """Whether an idle pooled connection has something to read: a server restart or
+    ``pg_terminate_backend`` sends a termination notice and closes the socket, while a healthy
+    idle connection hears nothing (no round trip to tell)."""
+    try:
+        ready, _, _ = select.select([conn.fileno()], [], [], 0)
+    except Exception:  # closed, or no socket: let the real check say what is wrong
+        return True
+    return bool(ready)
+
+
+def _pool_check(conn: Any) -> None:
+    """The pool's check before it lends a connection: the round trip of
+    ``ConnectionPool.check_connection`` only for a connection the server spoke on while idle,
+    so a dead one is replaced and a healthy one costs nothing."""
+    from psycopg_pool import ConnectionPool
+
+    if _heard_from_server(conn):
+        ConnectionPool.check_connection(conn)
+
+
+async def _apool_check(conn: Any) -> None:
+    """The ``AsyncConnectionPool`` twin of :func:`_pool_check`."""
+    from psycopg_pool import AsyncConnectionPool
+
+    if _heard_from_server(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 _PGVECTOR_QUERY = "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
 
 
@@ -360,7 +390,7 @@ def _open_postgres(url: str, index: IndexConfig | None, max_pool_size: int) -> I
         min_size=1,
         max_size=max_pool_size,
         kwargs=_pg_conn_kwargs(index),
-        check=ConnectionPool.check_connection,  # a server restart leaves dead idle connections
+        check=_pool_check,  # a server restart leaves dead idle connections
         open=True,
     )
     try:
@@ -465,7 +495,7 @@ async def _aopen_postgres(
         min_size=1,
         max_size=max_pool_size,
         kwargs=_pg_conn_kwargs(index),
-        check=AsyncConnectionPool.check_connection,
+        check=_apool_check,
         open=False,
     )
     await pool.open()

@@ -324,3 +324,27 @@ def test_vector_store_connections_search_more_hnsw_candidates(
         with pool.connection() as conn:
             row = conn.execute("SHOW hnsw.ef_search").fetchone()
     assert int(next(iter(row.values()))) == HNSW_EF_SEARCH
+
+
+def test_the_pool_checks_a_connection_with_a_round_trip_only_after_the_server_spoke(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from psycopg_pool import ConnectionPool
+
+    checked: list[Any] = []
+    real = ConnectionPool.check_connection
+    monkeypatch.setattr(ConnectionPool, "check_connection", lambda c: (checked.append(c), real(c)))
+    with psycopg.connect(pg_url, autocommit=True) as conn, psycopg.connect(pg_url) as admin:
+        conn.execute("SELECT 1")
+        backends._pool_check(conn)  # healthy and idle: lent as it is
+        assert checked == []
+        pid = conn.info.backend_pid
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))  # what a restart does
+        deadline = time.monotonic() + 5
+        while not backends._heard_from_server(conn) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(psycopg.OperationalError):  # the pool replaces it
+            backends._pool_check(conn)
+        assert checked == [conn]
