@@ -237,7 +237,8 @@ def _heard_from_server(conn: Any) -> bool:
 def _pool_check(conn: Any) -> None:
     """The pool's check before it lends a connection: the round trip of
     ``ConnectionPool.check_connection`` only for a connection the server spoke on while idle,
-    so a dead one is replaced and a healthy one costs nothing."""
+    so a dead one is replaced and a healthy one costs nothing. A connection whose termination
+    is still on its way when it is lent fails that one call (the pool then discards it)."""
     from psycopg_pool import ConnectionPool
 
     if _heard_from_server(conn):

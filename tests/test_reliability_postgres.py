@@ -65,10 +65,11 @@ def spare_the_fixture_connection(pg_database: Any) -> None:
 
 
 def terminate_backends(url: str, where: str = "TRUE") -> int:
-    """Kill the store's server connections: every other one of this database but ``keep``."""
+    """Kill the store's server connections: every other one of this database but ``keep``,
+    each waited for until it is gone (as after a server restart)."""
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid() "
             "AND application_name <> 'keep' AND NOT (pid = ANY(%s)) AND " + where,
             (sorted(SPARED),),
