@@ -24,7 +24,7 @@ from agno_learn_langgraph.extraction.outputs import (
     SessionUpdate,
     profile_changes_model,
 )
-from agno_learn_langgraph.index.fusion import rank_by
+from agno_learn_langgraph.index.fusion import RankBy
 from agno_learn_langgraph.kinds import KINDS, StoreName, kind
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import UserProfile
@@ -79,12 +79,14 @@ def output_options(machine: LearningMachine) -> OutputOptions:
 
 @dataclass(frozen=True)
 class ReadRequest:
-    """What a part's read plan gets: the run, the new messages' text and the index flag."""
+    """What a part's read plan gets: the run, the new messages' text and how to rank them."""
 
     machine: LearningMachine
     scope: Scope
     query: str
-    indexed: bool
+    rank: RankBy
+    """How the reads rank: as recall does (the store's index, the machine's ranking and
+    language)."""
 
 
 class _Run(Protocol):
@@ -142,9 +144,7 @@ class ExtractionPart(ABC):
         """The plan loading what the prompt shows the model for this store (by default its
         records most relevant to the new messages)."""
         search, limit = _RANKED[self.store]
-        m = req.machine  # ranked as recall ranks (the machine's ranking and language)
-        how = rank_by(req.indexed, m.recall_ranking, m.recall_language)
-        return search(self.where(req), req.query, limit=limit, **how)
+        return search(self.where(req), req.query, limit=limit, **req.rank)
 
     @abstractmethod
     def output_type(self, options: OutputOptions) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from langchain_core.messages import BaseMessage
 from agno_learn_langgraph.core import Plan, gather_plans
 from agno_learn_langgraph.extraction.parts import PARTS, ReadRequest
 from agno_learn_langgraph.extraction.select import select_claimed_messages, select_new_messages
+from agno_learn_langgraph.index.fusion import rank_by
 from agno_learn_langgraph.kinds import StoreName
 from agno_learn_langgraph.machine import LearningMachine
 from agno_learn_langgraph.records import (
@@ -74,7 +75,10 @@ def plan_prepare(
     if not transcript:
         return prepared
     request = ReadRequest(
-        machine, scope, " ".join(text for _, text in transcript)[-_QUERY_CHARS:], indexed
+        machine,
+        scope,
+        " ".join(text for _, text in transcript)[-_QUERY_CHARS:],
+        rank_by(indexed, machine.recall_ranking, machine.recall_language),
     )
     parts = [p for p in PARTS if p.store in stores]
     results: list[Any] = yield from gather_plans(*(p.read(request) for p in parts))

@@ -28,6 +28,7 @@ from agno_learn_langgraph.core.plans import PlanOp, SideOp
 from agno_learn_langgraph.core.runner import BatchExecutor
 from agno_learn_langgraph.index.cache import _CACHE
 from agno_learn_langgraph.index.changes import (
+    ChangeReader,
     ChangesOp,
     ScanOp,
     change_reader,
@@ -120,21 +121,22 @@ def _split(ops: list[PlanOp]) -> tuple[list[int], list[Op], list[int], list[_Any
     )
 
 
+def _reader(store: BaseStore) -> ChangeReader:
+    reader = change_reader(store)
+    if reader is None:  # ranked plans only yield these ops on PostgreSQL
+        raise TypeError(f"{type(store).__name__} has no change reader.")
+    return reader
+
+
 def _run_own(store: BaseStore, op: _AnyOwn) -> Any:
     if isinstance(op, ChangesOp | ScanOp):
-        reader = change_reader(store)
-        if reader is None:  # ranked plans only yield these ops on PostgreSQL
-            raise TypeError(f"{type(store).__name__} has no change reader.")
-        return reader.run(op)
+        return _reader(store).run(op)
     return _own_source(store).run(op)
 
 
 async def _arun_own(store: BaseStore, op: _AnyOwn) -> Any:
     if isinstance(op, ChangesOp | ScanOp):
-        reader = change_reader(store)
-        if reader is None:
-            raise TypeError(f"{type(store).__name__} has no change reader.")
-        return await reader.arun(op)
+        return await _reader(store).arun(op)
     return await _own_source(store).arun(op)
 
 

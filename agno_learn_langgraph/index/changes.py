@@ -135,17 +135,15 @@ class ChangeReader:
         self.store = store
 
     def run(self, op: ChangesOp | ScanOp) -> Any:
-        if isinstance(op, ScanOp):
-            with compat.pg_cursor(self.store) as cur:
-                cur.execute(*_scan_sql(op))
-                return _items(op, cur.fetchall())
         if _needs_index(self.store):
             with compat.pg_cursor(self.store) as cur:
                 cur.execute(compat.store_changes_index_sql())
         with compat.pg_cursor(self.store) as cur:
+            if isinstance(op, ScanOp):
+                cur.execute(*_scan_sql(op))
+                return _items(op, cur.fetchall())
             cur.execute(*_sql(op))
-            rows = cur.fetchall()
-        return _changes(op, rows)
+            return _changes(op, cur.fetchall())
 
     async def arun(self, op: ChangesOp | ScanOp) -> Any:
         return await asyncio.to_thread(self.run, op)
@@ -160,21 +158,19 @@ class _AsyncChangeReader(ChangeReader):
         return asyncio.run_coroutine_threadsafe(self.arun(op), loop).result()
 
     async def arun(self, op: ChangesOp | ScanOp) -> Any:
-        if isinstance(op, ScanOp):
-            rows: list[Any] = []
-            async with compat.pg_acursor(self.store) as cur:
-                await cur.execute(*_scan_sql(op))
-                while chunk := await cur.fetchmany(_SCAN_CHUNK):
-                    rows.extend(_items(op, chunk))
-                    await asyncio.sleep(0)
-            return rows
         if _needs_index(self.store):
             async with compat.pg_acursor(self.store) as cur:
                 await cur.execute(compat.store_changes_index_sql())
         async with compat.pg_acursor(self.store) as cur:
-            await cur.execute(*_sql(op))
-            rows = await cur.fetchall()
-        return _changes(op, rows)
+            if isinstance(op, ChangesOp):
+                await cur.execute(*_sql(op))
+                return _changes(op, await cur.fetchall())
+            await cur.execute(*_scan_sql(op))
+            items: list[Item] = []
+            while chunk := await cur.fetchmany(_SCAN_CHUNK):
+                items.extend(_items(op, chunk))
+                await asyncio.sleep(0)
+            return items
 
 
 def change_reader(store: Any) -> ChangeReader | None:

@@ -177,12 +177,7 @@ class NamespaceIndex:
             if not self._delta:
                 return self._base.items
             if self._items is None:
-                recent = [v for v in reversed(self._delta.values()) if v is not None]
-                delta = self._delta
-                kept = (
-                    v for k, v in zip(self._keys, self._base.items, strict=True) if k not in delta
-                )
-                self._items = [*recent, *kept]
+                self._items = list(self.newest())
             return self._items
 
     def newest(self) -> Iterator[dict[str, Any]]:
