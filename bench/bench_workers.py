@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -161,7 +160,7 @@ def decisions(rounds: int) -> list[Any]:
 
 
 def recovery(grace_s: float) -> list[Any]:
-    from test_outbox_processes import read_line, worker
+    from test_outbox_processes import kill_after_reply, read_line, worker
 
     from agno_learn_langgraph.stores.outbox import get_record
     from tests.outbox_worker import LEARNED
@@ -169,17 +168,7 @@ def recovery(grace_s: float) -> list[Any]:
     with _database() as url:
         thread = f"killed-{os.getpid()}"
         user = f"{thread}@example.com"
-        a = worker("turn", url, thread, str(grace_s))
-        try:
-            read_line(a, "REPLIED")
-            time.sleep(0.5)
-            a.send_signal(signal.SIGKILL)
-            a.wait(timeout=10)
-            killed_at = time.monotonic()
-        finally:
-            if a.poll() is None:
-                a.kill()
-            a.communicate(timeout=10)
+        _, killed_at = kill_after_reply(url, thread, grace_s)
         b = worker("recover", url, thread, str(grace_s))
         try:
             report = json.loads(read_line(b, "{", timeout=180))

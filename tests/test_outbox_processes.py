@@ -55,20 +55,27 @@ def read_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 120.0) 
     raise AssertionError(f"worker printed no {prefix!r} line; stderr:\n{err[-3000:]}")
 
 
-def test_a_killed_workers_extraction_is_completed_by_the_next_worker(pg_url: str) -> None:
-    thread = f"killed-{os.getpid()}-{time.time_ns()}"
-    user = f"{thread}@example.com"
-    a = worker("turn", pg_url, thread, str(GRACE_S))
+def kill_after_reply(url: str, thread: str, grace_s: float) -> tuple[str, float]:
+    """Run a turn in a worker and SIGKILL it once it replied, while its extraction's model call
+    runs: the reply line and when the worker died (``time.monotonic()``)."""
+    a = worker("turn", url, thread, str(grace_s))
     try:
-        assert read_line(a, "REPLIED") == "REPLIED Noted: green tea."
+        replied = read_line(a, "REPLIED")
         time.sleep(0.5)  # the job is in its (ten-minute) model call
         a.send_signal(signal.SIGKILL)
         a.wait(timeout=10)
-        killed_at = time.monotonic()
+        return replied, time.monotonic()
     finally:
         if a.poll() is None:
             a.kill()
         a.communicate(timeout=10)
+
+
+def test_a_killed_workers_extraction_is_completed_by_the_next_worker(pg_url: str) -> None:
+    thread = f"killed-{os.getpid()}-{time.time_ns()}"
+    user = f"{thread}@example.com"
+    replied, killed_at = kill_after_reply(pg_url, thread, GRACE_S)
+    assert replied == "REPLIED Noted: green tea."
 
     with open_store(pg_url) as backend:
         store = backend.store
