@@ -12,8 +12,8 @@ The core is LangGraph-free and shared by a sync and an async shell; each module 
 * ``calls``: one call per distinct extraction model (by default every store uses the machine's
   model, so a turn costs ONE call), run with ``with_structured_output`` (or a JSON prompt);
   timeouts, 429, 5xx, refusals and truncated output are retried, other client errors are not.
-* ``prepare``: :func:`plan_prepare` (a store plan) reads the cursor and loads the records the
-  model needs to choose update versus add: the profile, the session context, the memories most
+* ``prepare``: :func:`plan_claim` claims the new messages (under the thread's cursor lock),
+  then :func:`plan_read` (no lock held) loads the records the model needs to choose update versus add: the profile, the session context, the memories most
   relevant to the new messages (with ids), the entities they name, related learnings. The
   prompt is bounded whatever the conversation's length.
 * ``apply``: :func:`plan_apply` writes the validated changes through the store plans with

@@ -16,7 +16,14 @@ from langgraph.store.memory import InMemoryStore
 from agno_learn_langgraph.compat import has_vector_index
 from agno_learn_langgraph.core import data_key
 from agno_learn_langgraph.core.guard import guard_store
-from agno_learn_langgraph.core.steps import Steps, arun_steps, locked, run_steps, step
+from agno_learn_langgraph.core.steps import (
+    Steps,
+    arun_steps,
+    locked,
+    plan_step,
+    run_steps,
+    step,
+)
 from agno_learn_langgraph.extraction.apply import ExtractionReport, plan_apply, plan_skip
 from agno_learn_langgraph.extraction.calls import (
     ExtractionFailedError,
@@ -25,7 +32,7 @@ from agno_learn_langgraph.extraction.calls import (
     invoke_call,
     resolve_models,
 )
-from agno_learn_langgraph.extraction.prepare import Prepared, plan_prepare
+from agno_learn_langgraph.extraction.prepare import Prepared, plan_claim, plan_read
 from agno_learn_langgraph.extraction.recovery import (
     Job,
     current_checkpointer,
@@ -98,12 +105,15 @@ def extraction_steps(job: Job) -> Steps[ExtractionReport]:
     stores, models = _start(machine, scope, job.model)
     if not stores:
         return ExtractionReport("nothing_new")
-    prepare = plan_prepare(machine, scope, job.messages, stores, indexed=has_vector_index(store))
-    prepared = yield locked(store, _cursor_keys(scope), prepare)  # claims the new messages
+    claim = plan_claim(machine, scope, job.messages)
+    prepared = yield locked(store, _cursor_keys(scope), claim)  # claims the new messages
     if not prepared.transcript:
         if prepared.claim is None:
             return ExtractionReport("nothing_new")
         return (yield locked(store, _cursor_keys(scope), plan_skip(scope, prepared)))
+    # the records for the prompt are read outside the lock (with an index: an embedding call)
+    read = plan_read(machine, scope, prepared, stores, indexed=has_vector_index(store))
+    prepared = yield plan_step(store, read)
     counter = [0]
     try:
         outputs = []

@@ -24,7 +24,7 @@ from agno_learn_langgraph.records import (
 from agno_learn_langgraph.scope import Scope
 from agno_learn_langgraph.stores.cursors import Claim, claim_messages
 
-__all__ = ["Prepared", "plan_prepare"]
+__all__ = ["Prepared", "plan_claim", "plan_prepare", "plan_read"]
 
 _QUERY_CHARS = 2000
 
@@ -55,12 +55,19 @@ def plan_prepare(
     *,
     indexed: bool,
 ) -> Plan[Prepared]:
-    """Claim the thread's new messages, then load the records relevant to them.
+    """:func:`plan_claim`, then :func:`plan_read` (run it inside the claim's lock)."""
+    prepared = yield from plan_claim(machine, scope, messages)
+    return (yield from plan_read(machine, scope, prepared, stores, indexed=indexed))
+
+
+def plan_claim(
+    machine: LearningMachine, scope: Scope, messages: Sequence[BaseMessage]
+) -> Plan[Prepared]:
+    """Claim the thread's new messages: what the extraction reads (no records loaded yet).
 
     Messages no other extraction of the thread read or reads now are claimed (see
     ``stores.cursors``): run it inside ``write_lock(cursor_lock_key(thread_id))``. Without a
-    thread id (or message ids) every message is new. The records are read in one batch per step
-    for all stores, and only when there is something new to read.
+    thread id (or message ids) every message is new.
     """
     cap = machine.max_messages_per_extraction
     ids = [None if m.id is None else str(m.id) for m in messages]
@@ -72,6 +79,21 @@ def plan_prepare(
     else:
         transcript, last_id = select_new_messages(messages, None, cap)
         prepared = Prepared(transcript=transcript, last_id=last_id, cursor=None, ids=ids)
+    return prepared
+
+
+def plan_read(
+    machine: LearningMachine,
+    scope: Scope,
+    prepared: Prepared,
+    stores: Sequence[StoreName],
+    *,
+    indexed: bool,
+) -> Plan[Prepared]:
+    """Load the records relevant to the claimed messages into ``prepared``, in one batch per
+    step for all stores (nothing when there is nothing new). It needs no lock: the claim is
+    held, and the writes lock their data when they are applied."""
+    transcript = prepared.transcript
     if not transcript:
         return prepared
     request = ReadRequest(
