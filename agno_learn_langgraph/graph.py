@@ -163,11 +163,6 @@ def _with_message_ids(result: Any) -> tuple[Any, list[BaseMessage]]:
     return result, []
 
 
-def _sent(config: RunnableConfig) -> bool:
-    """Whether this task was started by a ``Send`` (it sees the Send's input, not the thread)."""
-    return compat.started_by_send(config)
-
-
 def _final_turn(state: dict[str, Any], new: list[BaseMessage]) -> list[BaseMessage] | None:
     """The thread's messages with the reply, if ``new`` ends in a final answer, else ``None``."""
     if not new or not isinstance(new[-1], AIMessage) or new[-1].tool_calls:
@@ -232,11 +227,20 @@ def create_learning_agent_node(
         resolve_models(machine, stores, extraction_model)
     extracting = bool(stores)
 
+    def to_learn(
+        state: dict[str, Any], new: list[BaseMessage], config: RunnableConfig
+    ) -> list[BaseMessage] | None:
+        """The turn to extract, or ``None``: nothing is extracted, or a ``Send`` started this
+        task (it sees the Send's input, not the thread)."""
+        if not extracting or compat.started_by_send(config):
+            return None
+        return _final_turn(state, new)
+
     def step(state: dict[str, Any], config: RunnableConfig) -> Any:
         store, scope = current_run(name, config)
         section = recall_for_turn(machine, store, scope, state.get("messages", []))
         result, new = _with_message_ids(call({**state, "learning_context": section}, config))
-        if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
+        if (turn := to_learn(state, new, config)) is not None:
             schedule_extraction(
                 machine, store, scope, turn, model=extraction_model, background=background
             )
@@ -246,7 +250,7 @@ def create_learning_agent_node(
         store, scope = current_run(name, config)
         section = await arecall_for_turn(machine, store, scope, state.get("messages", []))
         result, new = _with_message_ids(await acall({**state, "learning_context": section}, config))
-        if extracting and not _sent(config) and (turn := _final_turn(state, new)) is not None:
+        if (turn := to_learn(state, new, config)) is not None:
             await aschedule_extraction(
                 machine, store, scope, turn, model=extraction_model, background=background
             )

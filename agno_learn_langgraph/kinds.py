@@ -72,7 +72,7 @@ class StoreKind:
         extractable: ALWAYS extraction can write it.
         proposal_fields: the content fields a proposal for it requires, then the optional
             ones; ``None`` when it cannot be proposed.
-        supported_modes: the modes it can learn in, the first being its default.
+        supported_modes: the modes it can learn in (its default mode is its config class's).
     """
 
     name: StoreName
@@ -84,7 +84,6 @@ class StoreKind:
     extractable: bool
     proposal_fields: tuple[tuple[str, ...], tuple[str, ...]] | None
     supported_modes: tuple[LearningMode, ...]
-    default_mode: LearningMode
 
     @property
     def proposable(self) -> bool:
@@ -140,29 +139,28 @@ def _kind(
     extractable: bool,
     proposal_fields: _Fields,
     modes: tuple[LearningMode, ...],
-    default: LearningMode,
 ) -> StoreKind:
     title = name.replace("_", " ")
     return StoreKind(name, owner, cli_name, title, id_prefix, ranked, extractable,
-                     proposal_fields, modes, default)  # fmt: skip
+                     proposal_fields, modes)  # fmt: skip
 
 
 # fmt: off
 KINDS: tuple[StoreKind, ...] = (
     #     name                owner        CLI name     id prefix   ranked extracted
-    #     proposal fields (required, optional)          modes        default mode
+    #     proposal fields (required, optional)          modes
     _kind("user_profile",      "user",      "profile",   "profile:", False, True,
-          (("field", "value"), ()),                     _ALL,        _ALWAYS),
+          (("field", "value"), ()),                     _ALL),
     _kind("user_memory",       "user",      "memory",    "mem_",     True,  True,
-          (("text",), ()),                              _ALL,        _ALWAYS),
+          (("text",), ()),                              _ALL),
     _kind("session_context",   "thread",    "session",   "session:", False, True,
-          None,                                         (_ALWAYS,),  _ALWAYS),
+          None,                                         (_ALWAYS,)),
     _kind("entity_memory",     "namespace", "entity",    None,       True,  True,
-          (("entity", "fact"), ("entity_type",)),       _ALL,        _AGENTIC),
+          (("entity", "fact"), ("entity_type",)),       _ALL),
     _kind("learned_knowledge", "namespace", "knowledge", "lk_",      True,  True,
-          (("title", "learning"), ("context", "tags")), _ALL,        _AGENTIC),
+          (("title", "learning"), ("context", "tags")), _ALL),
     _kind("decision_log",      "agent",     "decision",  "dec_",     True,  False,
-          None,                                         (_AGENTIC,), _AGENTIC),
+          None,                                         (_AGENTIC,)),
 )
 # fmt: on
 """The six stores in canonical order (the order of prompts, reports and the CLI)."""

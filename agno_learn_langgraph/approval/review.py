@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine, Hashable, Mapping
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from langgraph.store.base import BaseStore
 
@@ -20,7 +20,7 @@ from agno_learn_langgraph.approval.decide import DecisionType, plan_decide, plan
 from agno_learn_langgraph.core import Plan, arun_plan, async_write_lock, run_plan, write_lock
 from agno_learn_langgraph.core.steps import name_twins
 from agno_learn_langgraph.machine import LearningMachine
-from agno_learn_langgraph.records import Proposal
+from agno_learn_langgraph.records import Proposal, Status
 from agno_learn_langgraph.stores import proposals as proposal_store
 
 P = ParamSpec("P")
@@ -55,9 +55,6 @@ def _shells(
     with_store = signature.replace(parameters=[store, *signature.parameters.values()])
     name_twins(sync, async_, name, plan.__doc__, with_store, __name__)
     return sync, async_
-
-
-Status = Literal["proposed", "approved", "rejected"]
 
 
 def _pending(

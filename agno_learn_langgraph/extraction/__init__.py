@@ -13,9 +13,10 @@ The core is LangGraph-free and shared by a sync and an async shell; each module 
   model, so a turn costs ONE call), run with ``with_structured_output`` (or a JSON prompt);
   timeouts, 429, 5xx, refusals and truncated output are retried, other client errors are not.
 * ``prepare``: :func:`plan_claim` claims the new messages (under the thread's cursor lock),
-  then :func:`plan_read` (no lock held) loads the records the model needs to choose update versus add: the profile, the session context, the memories most
-  relevant to the new messages (with ids), the entities they name, related learnings. The
-  prompt is bounded whatever the conversation's length.
+  then :func:`plan_read` (no lock held) loads the records the model needs to choose update
+  versus add: the profile, the session context, the memories most relevant to the new messages
+  (with ids), the entities they name, related learnings. The prompt is bounded whatever the
+  conversation's length.
 * ``apply``: :func:`plan_apply` writes the validated changes through the store plans with
   ``Provenance(mode="always")`` (proposals for stores in PROPOSE mode); the cursor only moves
   after a successful apply, so messages a failed extraction missed are read next time.

@@ -385,12 +385,13 @@ def _take_over(machine: LearningMachine, found: OutboxRecord) -> Plan[OutboxReco
 
 
 def _ready(machine: LearningMachine, model: BaseChatModel | None) -> bool:
-    if not extraction_stores(machine):
+    stores = extraction_stores(machine)
+    if not stores:
         return False
     from agno_learn_langgraph.extraction.calls import resolve_models
 
     try:
-        resolve_models(machine, extraction_stores(machine), model or machine.recovery_model)
+        resolve_models(machine, stores, model or machine.recovery_model)
     except ValueError:
         logger.info("Pending extractions are not recovered yet: the machine has no model.")
         return False
