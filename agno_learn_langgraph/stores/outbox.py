@@ -93,16 +93,19 @@ class OutboxRecord(BaseModel):
         """The scope the extraction runs in."""
         return Scope(user_id=self.user_id, thread_id=self.thread_id, agent_id=self.agent_id)
 
+    def _ids(self) -> list[str]:
+        return [str(i) for m in self.messages if (i := m.get("data", {}).get("id"))]
+
     def last_id(self) -> str | None:
         """The id of the last stored message (the turn's reply, as a rule)."""
-        ids = [str(i) for m in self.messages if (i := m.get("data", {}).get("id"))]
+        ids = self._ids()
         return ids[-1] if ids else None
 
     def extracted(self, cursor: str | None) -> bool:
         """Whether a thread cursor at ``cursor`` covers the stored messages: at the last of them
         or past them (an id the record does not hold); a cursor among the earlier ones, or none,
         means some are unread (e.g. still claimed by an extraction that died)."""
-        ids = [str(i) for m in self.messages if (i := m.get("data", {}).get("id"))]
+        ids = self._ids()
         if cursor is None:
             return not ids
         return cursor not in ids[:-1]
